@@ -1,0 +1,69 @@
+"""The import job report: ListImportJobs, and GetImportJob per job with ``details``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from anyio.streams.memory import MemoryObjectSendStream
+
+from . import _ses
+from ._exceptions import OperationError
+from ._pool import run_pool
+from ._records import IMPORT_JOB, ImportJobRecord, ItemKey
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+
+async def run(
+    client: Client,
+    output: MemoryObjectSendStream[ImportJobRecord],
+    *,
+    destination_type: str | None,
+    details: bool,
+    skip: Collection[ItemKey],
+) -> None:
+    """Send one record per import job of every region to ``output``, then close it."""
+    account = client.account
+    params = {"ImportDestinationType": destination_type} if destination_type else {}
+
+    async def source(region: str) -> Any:
+        async for entry in client.listing(region, _ses.LIST_IMPORT_JOBS, "ImportJobs", params):
+            if skip and (IMPORT_JOB, account, region, entry.get("JobId")) in skip:
+                continue
+            client.stats.listed += 1
+            yield region, entry
+
+    def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": IMPORT_JOB, "region": region}
+        if account is not None:
+            record["account"] = account
+        record.update(_ses.jsonable(entry))
+        return record
+
+    async def listed(item: tuple[str, dict[str, Any]]) -> ImportJobRecord:
+        record = base(*item)
+        record["error"] = None
+        return record  # type: ignore[return-value]  # built to the TypedDict's shape
+
+    async def looked_up(item: tuple[str, dict[str, Any]]) -> ImportJobRecord:
+        region, entry = item
+        record = base(region, entry)
+        job_id = str(entry.get("JobId"))
+        try:
+            answer = await client.call(region, _ses.GET_IMPORT_JOB, {"JobId": job_id}, key=job_id)
+        except OperationError as exc:
+            record["error"] = exc.to_record()
+        else:
+            record.update(_ses.jsonable(answer))
+            record["error"] = None
+        return record  # type: ignore[return-value]  # built to the TypedDict's shape
+
+    await run_pool(
+        [source(region) for region in client.regions],
+        looked_up if details else listed,
+        output,
+        concurrency=client.concurrency,
+        on_listed=client.stats.mark_listed,
+    )

@@ -1,0 +1,151 @@
+"""Dedicated IP pools: the pool audit, and pool creation with SES's tag rules."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from anyio.streams.memory import MemoryObjectSendStream
+
+from . import _ses
+from ._exceptions import AlreadyExistsError, OperationError, UsageError
+from ._pool import run_pool
+from ._records import DEDICATED_IP_POOL, DedicatedIpPoolRecord, ItemKey
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["create", "parse_tags", "run", "validate_pool"]
+
+MAX_TAGS: Final = 50
+MAX_KEY_LENGTH: Final = 128
+MAX_VALUE_LENGTH: Final = 256
+_TAG_PUNCTUATION: Final = frozenset("_.:/=+-")
+
+
+async def run(
+    client: Client,
+    output: MemoryObjectSendStream[DedicatedIpPoolRecord],
+    *,
+    with_ips: bool,
+    skip: Collection[ItemKey],
+) -> None:
+    """Send one record per dedicated IP pool of every region to ``output``, then close it."""
+    account = client.account
+
+    async def source(region: str) -> Any:
+        async for name in client.listing(region, _ses.LIST_DEDICATED_IP_POOLS, "DedicatedIpPools"):
+            if skip and (DEDICATED_IP_POOL, account, region, name) in skip:
+                continue
+            client.stats.listed += 1
+            yield region, name
+
+    async def looked_up(item: tuple[str, str]) -> DedicatedIpPoolRecord:
+        region, name = item
+        record: dict[str, Any] = {"type": DEDICATED_IP_POOL, "region": region}
+        if account is not None:
+            record["account"] = account
+        record["PoolName"] = name
+        try:
+            answer = await client.call(
+                region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name
+            )
+            record.update(_ses.jsonable(answer.get("DedicatedIpPool") or {}))
+            if with_ips:
+                record["DedicatedIps"] = [
+                    _ses.jsonable(ip)
+                    async for ip in client.listing(
+                        region, _ses.GET_DEDICATED_IPS, "DedicatedIps", {"PoolName": name}
+                    )
+                ]
+        except OperationError as exc:
+            record["error"] = exc.to_record()
+        else:
+            record["error"] = None
+        return record  # type: ignore[return-value]  # built to the TypedDict's shape
+
+    await run_pool(
+        [source(region) for region in client.regions],
+        looked_up,
+        output,
+        concurrency=client.concurrency,
+        on_listed=client.stats.mark_listed,
+    )
+
+
+def parse_tags(pairs: Iterable[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings (split at the first ``=``) as a mapping, validated."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"tag {pair!r} is not KEY=VALUE")
+        key, value = pair.split("=", 1)
+        if key in tags:
+            raise UsageError(f"tag key {key!r} is given twice (keys are case-sensitive)")
+        tags[key] = value
+    validate_tags(tags)
+    return tags
+
+
+def validate_tags(tags: Mapping[str, str]) -> None:
+    """Raise :class:`UsageError` naming the first tag SES would refuse."""
+    if len(tags) > MAX_TAGS:
+        raise UsageError(f"{len(tags)} tags given; SES allows at most {MAX_TAGS}")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise UsageError(f"tag {key!r}: keys and values must be strings")
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise UsageError(f"tag key {key!r} must be 1 to {MAX_KEY_LENGTH} characters long")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise UsageError(
+                f"tag {key!r}: value must be at most {MAX_VALUE_LENGTH} characters long"
+            )
+        if key.lower().startswith("aws:"):
+            raise UsageError(f"tag key {key!r}: keys starting with 'aws:' are reserved")
+        for what, text in (("key", key), ("value", value)):
+            bad = next((ch for ch in text if not _tag_char(ch)), None)
+            if bad is not None:
+                raise UsageError(
+                    f"tag {key!r}: {what} has the character {bad!r}; allowed are letters, "
+                    "digits, white space and _ . : / = + -"
+                )
+
+
+def _tag_char(ch: str) -> bool:
+    return ch.isalnum() or ch.isspace() or ch in _TAG_PUNCTUATION
+
+
+def validate_pool(name: str, scaling_mode: str, tags: Mapping[str, str]) -> None:
+    """Raise :class:`UsageError` if SES would refuse to create this pool."""
+    if not name or not name.strip():
+        raise UsageError("the pool name must not be empty")
+    if scaling_mode not in _ses.SCALING_MODES:
+        raise UsageError(
+            f"invalid scaling mode {scaling_mode!r}: use one of {', '.join(_ses.SCALING_MODES)}"
+        )
+    validate_tags(tags)
+
+
+async def create(
+    client: Client, name: str, scaling_mode: str, tags: Mapping[str, str], *, region: str
+) -> DedicatedIpPoolRecord:
+    """Create a pool, then return it as GetDedicatedIpPool shows it."""
+    validate_pool(name, scaling_mode, tags)
+    params = {
+        "PoolName": name,
+        "ScalingMode": scaling_mode,
+        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+    }
+    try:
+        await client.call(region, _ses.CREATE_DEDICATED_IP_POOL, params, key=name)
+    except AlreadyExistsError as exc:
+        # A retry after an unanswered first attempt finds the pool that attempt created.
+        if exc.attempts == 1:
+            raise
+    answer = await client.call(region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name)
+    record: dict[str, Any] = {"type": DEDICATED_IP_POOL, "region": region}
+    if client.account is not None:
+        record["account"] = client.account
+    record.update(_ses.jsonable(answer.get("DedicatedIpPool") or {}))
+    record["error"] = None
+    return record  # type: ignore[return-value]  # built to the TypedDict's shape

@@ -1,0 +1,94 @@
+"""The command line's live progress bar on stderr (only on a terminal)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """Shows done/total, req/s, throttles, retries and errors while an audit runs."""
+
+    def __init__(self, clients: Sequence[Client], label: str, bar: Any | None) -> None:
+        self._clients = clients
+        self._label = label
+        self._bar = bar
+        self._task: Any = None
+        self._done = 0
+        self._errors = 0
+        self._started = time.monotonic()
+        self._last_refresh = 0.0
+
+    @classmethod
+    def create(cls, *, enabled: bool, clients: Sequence[Client], label: str) -> Progress:
+        """A live bar when ``enabled`` and stderr is a terminal, else one that shows nothing."""
+        if not enabled or not sys.stderr.isatty():
+            return cls(clients, label, None)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        return cls(clients, label, bar)
+
+    @property
+    def shown(self) -> bool:
+        """True when a bar is on screen."""
+        return self._bar is not None
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+            self._task = self._bar.add_task(self._label, total=None, detail="")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def advance(self, record: Mapping[str, Any]) -> None:
+        """Count one record written."""
+        self._done += 1
+        if record.get("error") is not None:
+            self._errors += 1
+        if self._bar is None:
+            return
+        now = time.monotonic()
+        if now - self._last_refresh < 0.1:
+            return
+        self._last_refresh = now
+        stats = [client.stats for client in self._clients]
+        calls = sum(s.calls for s in stats)
+        total = sum(s.listed for s in stats) if all(s.listing_done for s in stats) else None
+        rate = calls / max(now - self._started, 1e-6)
+        detail = (
+            f"{rate:,.0f} req/s  throttles {sum(s.throttles for s in stats)}  "
+            f"retries {sum(s.retries for s in stats)}  errors {self._errors}"
+        )
+        self._bar.update(self._task, completed=self._done, total=total, detail=detail)
+
+    def stop(self) -> None:
+        """Take the bar off the screen."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

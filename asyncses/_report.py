@@ -1,0 +1,131 @@
+"""The NDJSON sink: one JSON object per line, written as records arrive.
+
+Encoding is orjson; lines collect in a buffer that is written out, whole lines only, from a
+worker thread (so a slow disk never stalls the event loop) whenever it holds ``flush_bytes``
+or ``flush_interval`` seconds have passed. Closing always flushes, even when cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import IO, Any
+
+import anyio
+import orjson
+
+__all__ = ["NdjsonWriter", "WriteResult", "write_ndjson"]
+
+_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+@dataclass
+class WriteResult:
+    """What a report holds once written: ``records`` lines, ``errors`` of them error records."""
+
+    records: int = 0
+    errors: int = 0
+
+
+def encode(record: Mapping[str, Any]) -> bytes:
+    """One record as one NDJSON line (with its newline)."""
+    return orjson.dumps(record, option=_OPTIONS)
+
+
+class NdjsonWriter:
+    """Write records to a binary stream as NDJSON; use as an async context manager."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        close: bool = False,
+        flush_bytes: int = 256 * 1024,
+        flush_interval: float = 1.0,
+    ) -> None:
+        self._stream = stream
+        self._close = close
+        self._flush_bytes = flush_bytes
+        self._flush_interval = flush_interval
+        self._buffer = bytearray()
+        self._last_flush = time.monotonic()
+        self._lock = anyio.Lock()
+        self.result = WriteResult()
+
+    async def __aenter__(self) -> NdjsonWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def write(self, record: Mapping[str, Any]) -> None:
+        """Queue one record; write the buffer out when it is due."""
+        self.write_line(encode(record), error=record.get("error") is not None)
+        if (
+            len(self._buffer) >= self._flush_bytes
+            or time.monotonic() - self._last_flush >= self._flush_interval
+        ):
+            await self.flush()
+
+    def write_line(self, line: bytes, *, error: bool = False) -> None:
+        """Queue one already encoded line (ending in a newline) without flushing."""
+        self._buffer += line
+        self.result.records += 1
+        if error:
+            self.result.errors += 1
+
+    async def flush(self) -> None:
+        """Write out what is buffered, from a worker thread, shielded from cancellation."""
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        with anyio.CancelScope(shield=True):
+            async with self._lock:  # several writers: lines leave in the order they came
+                await anyio.to_thread.run_sync(self._write_out, data)
+
+    def _write_out(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._stream.flush()
+
+    async def aclose(self) -> None:
+        """Flush everything, then close the stream if this writer owns it."""
+        try:
+            await self.flush()
+        finally:
+            if self._close:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._stream.close)
+
+
+async def write_ndjson(
+    records: AsyncIterable[Mapping[str, Any]],
+    target: str | os.PathLike[str] | IO[bytes],
+) -> WriteResult:
+    """Write every record of ``records`` to ``target`` as NDJSON and return the counts.
+
+    ``target`` is a path (``"-"`` for standard output) or an open binary stream, which is left
+    open. Lines already written stay written if the iteration fails or is cancelled.
+    """
+    if isinstance(target, (str, os.PathLike)):
+        if os.fspath(target) == "-":
+            writer = NdjsonWriter(sys.stdout.buffer)
+        else:
+            stream = await anyio.to_thread.run_sync(open, os.fspath(target), "wb")
+            writer = NdjsonWriter(stream, close=True)
+    else:
+        writer = NdjsonWriter(target)
+    async with writer:
+        async for record in records:
+            await writer.write(record)
+    return writer.result
