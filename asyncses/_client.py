@@ -48,6 +48,33 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
+class _Run:
+    """The producing side of a record stream: what its task needs, and nothing more.
+
+    The task must not hold the :class:`RecordStream` itself, or an abandoned stream could
+    never be finalized (and so never cancel its workers) while the task is alive.
+    """
+
+    __slots__ = ("error", "scope")
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.error: BaseException | None = None
+
+    async def __call__(
+        self,
+        run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]],
+        send: MemoryObjectSendStream[R],
+    ) -> None:
+        with self.scope:
+            try:
+                await run(send)
+            except Exception as exc:
+                self.error = exc
+            finally:
+                send.close()
+
+
 class RecordStream(AsyncIterator[R], Generic[R]):
     """An async iterator of records, produced by workers the client owns.
 
@@ -57,12 +84,13 @@ class RecordStream(AsyncIterator[R], Generic[R]):
     records of the items already listed.
     """
 
-    def __init__(self, client: Client, run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]]):
+    def __init__(
+        self, client: Client, run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]]
+    ) -> None:
         self._client = client
         self._run = run
         self._recv: MemoryObjectReceiveStream[R] | None = None
-        self._scope: anyio.CancelScope | None = None
-        self._error: BaseException | None = None
+        self._state: _Run | None = None
 
     def __aiter__(self) -> RecordStream[R]:
         return self
@@ -70,13 +98,13 @@ class RecordStream(AsyncIterator[R], Generic[R]):
     async def __anext__(self) -> R:
         if self._recv is None:
             self._start()
-        assert self._recv is not None
+        assert self._recv is not None and self._state is not None
         try:
             return await self._recv.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             self._recv.close()
-            if self._error is not None:
-                error, self._error = self._error, None
+            if self._state.error is not None:
+                error, self._state.error = self._state.error, None
                 raise error from None
             raise StopAsyncIteration from None
 
@@ -84,18 +112,8 @@ class RecordStream(AsyncIterator[R], Generic[R]):
         task_group = self._client._task_group()
         send, recv = anyio.create_memory_object_stream[R](self._client.concurrency)
         self._recv = recv
-        self._scope = anyio.CancelScope()
-        task_group.start_soon(self._runner, send)
-
-    async def _runner(self, send: MemoryObjectSendStream[R]) -> None:
-        assert self._scope is not None
-        with self._scope:
-            try:
-                await self._run(send)
-            except Exception as exc:
-                self._error = exc
-            finally:
-                send.close()
+        self._state = _Run()
+        task_group.start_soon(self._state, self._run, send)
 
     async def aclose(self) -> None:
         """Stop the work now; records not yet received are dropped."""
@@ -103,8 +121,8 @@ class RecordStream(AsyncIterator[R], Generic[R]):
         await anyio.lowlevel.checkpoint()
 
     def _stop(self) -> None:
-        if self._scope is not None:
-            self._scope.cancel()
+        if self._state is not None:
+            self._state.scope.cancel()
         if self._recv is not None:
             self._recv.close()
 

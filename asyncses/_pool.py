@@ -50,6 +50,8 @@ async def run_pool(
             async with items_send, anyio.create_task_group() as feeders:
                 for source in sources:
                     feeders.start_soon(_feed, source, items_send.clone(), errors)
+            if on_listed is not None:
+                on_listed()
     except BaseExceptionGroup as group:
         raise _first(group) from None
     if errors:
