@@ -13,6 +13,7 @@ import contextlib
 import enum
 import inspect
 import math
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -237,9 +238,16 @@ class Client:
                 "AWS_PROFILE, or pass --profile"
             )
         if not self._regions:
-            if not session.region_name:
+            # AWS_REGION wins over the profile's region and AWS_DEFAULT_REGION, as in the
+            # other AWS SDKs; a session the caller built keeps its own region.
+            env_region = os.environ.get("AWS_REGION")
+            if self._session is not None:
+                region = session.region_name or env_region
+            else:
+                region = env_region or session.region_name
+            if not region:
                 raise UsageError("no region: pass --region or set AWS_REGION")
-            self._regions = [session.region_name]
+            self._regions = [region]
         for region in self._regions:
             if not _ses.valid_region(region):
                 raise UsageError(f"invalid region name {region!r}")

@@ -115,7 +115,7 @@ class RateLimiter:
         tat = self._tat if self._tat > now else now
         self._tat = tat + interval
         delay = tat - now - (self._burst - 1.0) * interval
-        if delay > 0:
+        if delay > 1e-6:  # below that it is float noise, not a wait
             await self._sleep(delay)
         return now
 

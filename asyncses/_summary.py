@@ -21,6 +21,9 @@ COUNTED_FIELDS = (
     "JobStatus",
 )
 
+#: Count tables that ``to_json`` always has, empty if no record has the field.
+ALWAYS_COUNTED = ("type", "region", "VerificationStatus", "DkimAttributes.Status", "findings")
+
 
 @dataclass
 class Summary:
@@ -52,7 +55,8 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         """The summary as one JSON-ready object."""
         counts = {path: dict(counter.most_common()) for path, counter in self.counts.items()}
-        counts.setdefault("findings", {})
+        for path in ALWAYS_COUNTED:
+            counts.setdefault(path, {})
         return {"records": self.records, "errors": self.errors, "counts": counts}
 
 
@@ -107,7 +111,7 @@ def _text(summary: Summary, title: str) -> str:
     table.add_column("value")
     table.add_column("count", justify="right")
     for path, counter in summary.counts.items():
-        if not counter or path == "type":
+        if not counter:
             continue
         for i, (value, count) in enumerate(counter.most_common()):
             table.add_row(path if i == 0 else "", value, str(count))
