@@ -372,9 +372,10 @@ class _Run:
                                 consumers.start_soon(consume, client)
                         tg.cancel_scope.cancel()
             finally:
-                await output.close(complete=self.signal is None)
+                await output.close(complete=self.signal is None and self.listing_error is None)
                 progress.stop()
-                self._summary_line(output, clients)
+                if output.opened or self.listing_error is None:
+                    self._summary_line(output, clients)
         if self.signal is not None:
             return EXIT_SIGNALS[self.signal]
         if self.listing_error is not None:
