@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 from anyio.streams.memory import MemoryObjectSendStream
 
 from . import _ses
-from ._exceptions import AlreadyExistsError, OperationError, UsageError
+from ._exceptions import AlreadyExistsError, NotFoundError, OperationError, UsageError
 from ._pool import run_pool
 from ._records import DEDICATED_IP_POOL, DedicatedIpPoolRecord, ItemKey
 
@@ -21,6 +21,8 @@ MAX_TAGS: Final = 50
 MAX_KEY_LENGTH: Final = 128
 MAX_VALUE_LENGTH: Final = 256
 _TAG_PUNCTUATION: Final = frozenset("_.:/=+-")
+# str.isspace() also accepts these control characters, which are not Unicode white space.
+_NOT_WHITE_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
 
 
 async def run(
@@ -112,7 +114,7 @@ def validate_tags(tags: Mapping[str, str]) -> None:
 
 
 def _tag_char(ch: str) -> bool:
-    return ch.isalnum() or ch.isspace() or ch in _TAG_PUNCTUATION
+    return ch.isalnum() or (ch.isspace() and ch not in _NOT_WHITE_SPACE) or ch in _TAG_PUNCTUATION
 
 
 def validate_pool(name: str, scaling_mode: str, tags: Mapping[str, str]) -> None:
@@ -136,6 +138,19 @@ async def create(
         "ScalingMode": scaling_mode,
         "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
     }
+    # Check first: a retry of the create may only trust AlreadyExists if the pool did not
+    # exist before (a throttled first attempt creates nothing).
+    try:
+        await client.call(region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name)
+    except NotFoundError:
+        pass
+    else:
+        raise AlreadyExistsError(
+            f"Pool {name} already exists.",
+            operation=_ses.CREATE_DEDICATED_IP_POOL,
+            code="AlreadyExistsException",
+            key=name,
+        )
     try:
         await client.call(region, _ses.CREATE_DEDICATED_IP_POOL, params, key=name)
     except AlreadyExistsError as exc:
