@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import _identities, _import_jobs, _pools, _ses
+from ._botocore import cache_user_agent
 from ._exceptions import ClientClosedError, NoCredentialsError, UsageError
 from ._paginate import paginate
 from ._ratelimit import RateLimiter
@@ -257,9 +258,12 @@ class Client:
             connect_timeout=10,
             read_timeout=self._policy.attempt_timeout,
             user_agent_extra="asyncses",
+            # Requests are built here, from listed names and validated settings; botocore's
+            # client-side validation of each one costs CPU and finds nothing.
+            parameter_validation=False,
         )
         for region in self._regions:
-            self._clients[region] = await stack.enter_async_context(
+            client = await stack.enter_async_context(
                 session.client(
                     _ses.SERVICE,
                     region_name=region,
@@ -267,6 +271,8 @@ class Client:
                     config=config,
                 )
             )
+            cache_user_agent(client)
+            self._clients[region] = client
         if self._include_account:
             sts = await stack.enter_async_context(
                 session.client("sts", region_name=self._regions[0], config=config)
@@ -345,15 +351,32 @@ class Client:
         return await self._retry(lambda: method(**params), region, operation, key)
 
     def listing(
-        self, region: str, operation: str, items_key: str, params: Mapping[str, Any] | None = None
+        self,
+        region: str,
+        operation: str,
+        items_key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        counted: bool = False,
     ) -> AsyncIterator[Any]:
-        """The items of every page of a ``NextToken``/``PageSize`` list operation."""
+        """The items of every page of a ``NextToken``/``PageSize`` list operation.
+
+        A ``counted`` listing adds its items to ``stats.listed`` as each page arrives, so a
+        progress display knows the total as soon as the last page is in.
+        """
+        if counted:
+            self.stats.listings_open += 1
 
         async def fetch(token: str | None) -> Mapping[str, Any]:
             page_params = dict(params or {}, PageSize=self.page_size)
             if token is not None:
                 page_params["NextToken"] = token
-            return await self.call(region, operation, page_params)
+            page = await self.call(region, operation, page_params)
+            if counted:
+                self.stats.listed += len(page.get(items_key) or ())
+                if not page.get("NextToken"):
+                    self.stats.listings_open -= 1
+            return page
 
         return paginate(fetch, items_key)
 

@@ -30,10 +30,12 @@ async def run(
     account = client.account
 
     async def source(region: str) -> Any:
-        async for entry in client.listing(region, _ses.LIST_EMAIL_IDENTITIES, "EmailIdentities"):
+        async for entry in client.listing(
+            region, _ses.LIST_EMAIL_IDENTITIES, "EmailIdentities", counted=True
+        ):
             if skip and (EMAIL_IDENTITY, account, region, entry.get("IdentityName")) in skip:
+                client.stats.listed -= 1  # not to be done: out of the total
                 continue
-            client.stats.listed += 1
             yield region, entry
 
     def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -71,5 +73,4 @@ async def run(
         listed if list_only else looked_up,
         output,
         concurrency=client.concurrency,
-        on_listed=client.stats.mark_listed,
     )

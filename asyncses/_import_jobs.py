@@ -29,10 +29,12 @@ async def run(
     params = {"ImportDestinationType": destination_type} if destination_type else {}
 
     async def source(region: str) -> Any:
-        async for entry in client.listing(region, _ses.LIST_IMPORT_JOBS, "ImportJobs", params):
+        async for entry in client.listing(
+            region, _ses.LIST_IMPORT_JOBS, "ImportJobs", params, counted=True
+        ):
             if skip and (IMPORT_JOB, account, region, entry.get("JobId")) in skip:
+                client.stats.listed -= 1  # not to be done: out of the total
                 continue
-            client.stats.listed += 1
             yield region, entry
 
     def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -65,5 +67,4 @@ async def run(
         looked_up if details else listed,
         output,
         concurrency=client.concurrency,
-        on_listed=client.stats.mark_listed,
     )

@@ -116,6 +116,7 @@ class ReportOutput:
         self._resume = resume
         self._writer: NdjsonWriter | None = None
         self._temp: str | None = None
+        self._open_lock = anyio.Lock()
         self.new = WriteResult()
 
     @property
@@ -126,7 +127,9 @@ class ReportOutput:
     async def write(self, record: Mapping[str, Any]) -> None:
         """Write one record, opening the output on the first."""
         if self._writer is None:
-            self._writer = await anyio.to_thread.run_sync(self._open)
+            async with self._open_lock:  # several consumers (one per account) share the output
+                if self._writer is None:
+                    self._writer = await anyio.to_thread.run_sync(self._open)
         await self._writer.write(record)
         self.new.records += 1
         if record.get("error") is not None:

@@ -32,12 +32,8 @@ async def run_pool(
     output: MemoryObjectSendStream[R],
     *,
     concurrency: int,
-    on_listed: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``work`` on every item of ``sources`` with at most ``concurrency`` at once.
-
-    ``on_listed`` is called once every source is exhausted (the total is then known).
-    """
+    """Run ``work`` on every item of ``sources`` with at most ``concurrency`` at once."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     items_send, items_recv = anyio.create_memory_object_stream[T](concurrency)
@@ -50,8 +46,6 @@ async def run_pool(
             async with items_send, anyio.create_task_group() as feeders:
                 for source in sources:
                     feeders.start_soon(_feed, source, items_send.clone(), errors)
-            if on_listed is not None:
-                on_listed()
     except BaseExceptionGroup as group:
         raise _first(group) from None
     if errors:

@@ -36,10 +36,12 @@ async def run(
     account = client.account
 
     async def source(region: str) -> Any:
-        async for name in client.listing(region, _ses.LIST_DEDICATED_IP_POOLS, "DedicatedIpPools"):
+        async for name in client.listing(
+            region, _ses.LIST_DEDICATED_IP_POOLS, "DedicatedIpPools", counted=True
+        ):
             if skip and (DEDICATED_IP_POOL, account, region, name) in skip:
+                client.stats.listed -= 1  # not to be done: out of the total
                 continue
-            client.stats.listed += 1
             yield region, name
 
     async def looked_up(item: tuple[str, str]) -> DedicatedIpPoolRecord:
@@ -71,7 +73,6 @@ async def run(
         looked_up,
         output,
         concurrency=client.concurrency,
-        on_listed=client.stats.mark_listed,
     )
 
 

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Progress"]
 
+_LABELS = {"email_identity": "identities", "dedicated_ip_pool": "pools", "import_job": "jobs"}
+
 
 class Progress:
     """Shows done/total, req/s, throttles, retries and errors while an audit runs."""
@@ -38,7 +40,7 @@ class Progress:
 
         bar = RichProgress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=12),
             MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
@@ -55,7 +57,8 @@ class Progress:
     def __enter__(self) -> Progress:
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task(self._label, total=None, detail="")
+            label = _LABELS.get(self._label, self._label)
+            self._task = self._bar.add_task(label, total=None, detail="")
         return self
 
     def __exit__(
@@ -82,8 +85,8 @@ class Progress:
         total = sum(s.listed for s in stats) if all(s.listing_done for s in stats) else None
         rate = calls / max(now - self._started, 1e-6)
         detail = (
-            f"{rate:,.0f} req/s  throttles {sum(s.throttles for s in stats)}  "
-            f"retries {sum(s.retries for s in stats)}  errors {self._errors}"
+            f"{rate:,.0f} req/s, {sum(s.throttles for s in stats)} throttles, "
+            f"{sum(s.retries for s in stats)} retries, {self._errors} errors"
         )
         self._bar.update(self._task, completed=self._done, total=total, detail=detail)
 

@@ -8,6 +8,7 @@ has its own deadline and first takes a slot from the rate limiter; a throttle fe
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -18,7 +19,6 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_random_exponential,
 )
 
 from ._exceptions import EndpointError, OperationError, RetryableError, ThrottledError
@@ -43,11 +43,12 @@ class CallStats:
     throttles: int = 0
     failures: int = 0
     listed: int = 0
-    listing_done: bool = False
+    listings_open: int = 0
 
-    def mark_listed(self) -> None:
-        """Every list call is done: ``listed`` is the total."""
-        self.listing_done = True
+    @property
+    def listing_done(self) -> bool:
+        """True once every counted listing has had its last page (``listed`` is the total)."""
+        return self.listings_open == 0
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,30 @@ class RetryPolicy:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
 
-    def wait(self, state: RetryCallState) -> float:
-        """Seconds to wait before the next attempt: jittered backoff or the server's hint."""
-        backoff = wait_random_exponential(multiplier=self.base_delay, max=self.max_delay)(state)
-        exc = state.outcome.exception() if state.outcome else None
+    def backoff(self, attempt: int, exc: BaseException | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt``: jittered backoff, or the
+        server's ``Retry-After`` hint when it asks for longer."""
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        backoff = random.uniform(0, ceiling)
         hint = getattr(exc, "retry_after", None)
         if hint is not None:
             return max(backoff, min(float(hint), MAX_RETRY_AFTER))
         return backoff
 
-    def retrying(self) -> AsyncRetrying:
-        """A fresh tenacity controller for one call."""
+    def wait(self, state: RetryCallState) -> float:
+        """tenacity's view of :meth:`backoff`."""
+        exc = state.outcome.exception() if state.outcome else None
+        return self.backoff(state.attempt_number, exc)
+
+    def retrying(self, *, first_attempt: int = 1) -> AsyncRetrying:
+        """A fresh tenacity controller for one call, counting attempts from ``first_attempt``."""
+        offset = first_attempt - 1
         return AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self.wait,
+            stop=stop_after_attempt(self.max_attempts - offset),
+            wait=lambda state: self.backoff(
+                state.attempt_number + offset,
+                state.outcome.exception() if state.outcome else None,
+            ),
             retry=retry_if_exception_type(RetryableError),
             sleep=self.sleep,
             reraise=True,
@@ -97,39 +108,60 @@ async def call_with_retry(
 
     ``fn`` must raise :class:`OperationError` subclasses (translated errors) only; a timeout of
     one attempt becomes an :class:`EndpointError`. The error carries the number of attempts.
+    The first attempt runs directly (most calls need no other); tenacity takes over from the
+    first retryable failure.
     """
     stats = stats if stats is not None else CallStats()
-    async for attempt in policy.retrying():
+    try:
+        return await _attempt(fn, policy, 1, operation, key, limiter, stats)
+    except RetryableError as exc:
+        if policy.max_attempts == 1:
+            raise
+        first: RetryableError = exc
+    await policy.sleep(policy.backoff(1, first))
+    async for attempt in policy.retrying(first_attempt=2):
         with attempt:
-            number = attempt.retry_state.attempt_number
-            if number > 1:
-                stats.retries += 1
-            sent = await limiter.acquire() if limiter is not None else 0.0
-            stats.calls += 1
-            try:
-                try:
-                    with anyio.fail_after(policy.attempt_timeout):
-                        result = await fn()
-                except TimeoutError:
-                    raise EndpointError(
-                        f"no answer within {policy.attempt_timeout:g} s",
-                        operation=operation,
-                        code="Timeout",
-                        key=key,
-                    ) from None
-            except ThrottledError as exc:
-                stats.throttles += 1
-                if limiter is not None:
-                    limiter.on_throttle(sent)
-                _note_failure(exc, number, policy, stats)
-                raise
-            except OperationError as exc:
-                _note_failure(exc, number, policy, stats)
-                raise
-            if limiter is not None:
-                limiter.on_success()
-            return result
+            number = attempt.retry_state.attempt_number + 1
+            stats.retries += 1
+            return await _attempt(fn, policy, number, operation, key, limiter, stats)
     raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+
+async def _attempt(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    number: int,
+    operation: str,
+    key: str | None,
+    limiter: RateLimiter | None,
+    stats: CallStats,
+) -> T:
+    """One attempt: a slot from the limiter, a deadline, and the accounting of its outcome."""
+    sent = await limiter.acquire() if limiter is not None else 0.0
+    stats.calls += 1
+    try:
+        try:
+            with anyio.fail_after(policy.attempt_timeout):
+                result = await fn()
+        except TimeoutError:
+            raise EndpointError(
+                f"no answer within {policy.attempt_timeout:g} s",
+                operation=operation,
+                code="Timeout",
+                key=key,
+            ) from None
+    except ThrottledError as exc:
+        stats.throttles += 1
+        if limiter is not None:
+            limiter.on_throttle(sent)
+        _note_failure(exc, number, policy, stats)
+        raise
+    except OperationError as exc:
+        _note_failure(exc, number, policy, stats)
+        raise
+    if limiter is not None:
+        limiter.on_success()
+    return result
 
 
 def _note_failure(exc: OperationError, number: int, policy: RetryPolicy, stats: CallStats) -> None:

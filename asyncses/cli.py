@@ -39,7 +39,7 @@ from ._exceptions import (
     ReportError,
     UsageError,
 )
-from ._findings import FINDINGS
+from ._findings import FINDINGS, LIST_FINDINGS
 from ._output import ReportOutput, ResumePlan, check_output_path, iter_report, plan_resume
 from ._pools import parse_tags, validate_pool
 from ._progress import Progress
@@ -328,6 +328,12 @@ class _Run:
     async def main(self) -> int:
         args = self.args
         settings = _client_settings(args)
+        unseen = set(getattr(args, "fail_on", None) or ()) - LIST_FINDINGS
+        if getattr(args, "list_only", False) and unseen:
+            raise UsageError(
+                f"--fail-on {', '.join(sorted(unseen))} cannot fire with --list-only "
+                f"(the list fields only show {', '.join(sorted(LIST_FINDINGS))})"
+            )
         check_output_path(args.output)
         if args.resume:
             if args.output == "-":
