@@ -81,7 +81,8 @@ class RecordStream(AsyncIterator[R], Generic[R]):
     """An async iterator of records, produced by workers the client owns.
 
     Iterate it with ``async for``. Leaving early is safe: ``break`` and the iterator being
-    dropped cancel the outstanding work; ``aclose()`` or ``async with`` do it at once.
+    dropped cancel the outstanding work; ``aclose()`` or ``async with`` do it at once, and so
+    does cancelling the task while it waits for a record (the stream then ends).
     A listing that fails for good raises its :class:`~asyncses.OperationError` after the
     records of the items already listed.
     """
@@ -103,6 +104,11 @@ class RecordStream(AsyncIterator[R], Generic[R]):
         assert self._recv is not None and self._state is not None
         try:
             return await self._recv.receive()
+        except anyio.get_cancelled_exc_class():
+            # The consumer is being cancelled: its stream goes with it, now, not whenever
+            # the garbage collector finds it.
+            self._stop()
+            raise
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             self._recv.close()
             if self._state.error is not None:
@@ -157,7 +163,10 @@ class Client:
     - ``rate``: requests per second per region and operation; ``None`` adapts to throttling;
     - ``max_attempts``: tries per call (throttles, 5xx, connection errors and timeouts);
     - ``page_size``: PageSize of the list calls (1-1000);
-    - ``include_account``: add ``"account"`` (from STS GetCallerIdentity) to every record.
+    - ``include_account``: add ``"account"`` (from STS GetCallerIdentity) to every record;
+    - ``processes``: processes for the lookups of a large identity audit (more than 1,000
+      identities, adaptive rate, credentials from the environment or a profile): botocore's
+      per-request CPU otherwise caps one event loop near a thousand lookups a second.
     """
 
     def __init__(
@@ -173,6 +182,7 @@ class Client:
         page_size: int = _ses.MAX_PAGE_SIZE,
         attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
         include_account: bool = False,
+        processes: int = 1,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         validate_settings(
@@ -185,6 +195,9 @@ class Client:
         )
         if profile is not None and session is not None:
             raise UsageError("pass either profile or session, not both")
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise UsageError(f"processes must be a whole number of at least 1, not {processes!r}")
+        self.processes = processes
         self._regions = list(dict.fromkeys(regions)) if regions else []
         self._profile = profile
         self._session = session
@@ -365,13 +378,19 @@ class Client:
         progress display knows the total as soon as the last page is in.
         """
         if counted:
+            self.stats.listings += 1
             self.stats.listings_open += 1
 
         async def fetch(token: str | None) -> Mapping[str, Any]:
             page_params = dict(params or {}, PageSize=self.page_size)
             if token is not None:
                 page_params["NextToken"] = token
-            page = await self.call(region, operation, page_params)
+            try:
+                page = await self.call(region, operation, page_params)
+            except BaseException:
+                if counted:
+                    self.stats.listings_open -= 1  # this listing is over, if not complete
+                raise
             if counted:
                 self.stats.listed += len(page.get(items_key) or ())
                 if not page.get("NextToken"):
@@ -379,6 +398,24 @@ class Client:
             return page
 
         return paginate(fetch, items_key)
+
+    def shard_children(self) -> int:
+        """How many child processes a large run may start (see ``processes``)."""
+        if self.processes <= 1 or self.rate is not None or self._session is not None:
+            return 0  # a fixed rate is one shared budget; a caller's session cannot travel
+        return min(self.processes - 1, self.concurrency // 4)
+
+    def shard_settings(self, concurrency: int) -> dict[str, Any]:
+        """The settings of a child process's client (plain JSON)."""
+        return {
+            "regions": self._regions,
+            "profile": self._profile,
+            "endpoint_url": self._endpoint_url,
+            "concurrency": concurrency,
+            "max_attempts": self._policy.max_attempts,
+            "page_size": self.page_size,
+            "attempt_timeout": self._policy.attempt_timeout,
+        }
 
     def _stream(
         self, run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from anyio.streams.memory import MemoryObjectSendStream
@@ -10,33 +10,20 @@ from anyio.streams.memory import MemoryObjectSendStream
 from . import _ses
 from ._exceptions import OperationError
 from ._findings import identity_findings
-from ._pool import run_pool
+from ._pool import Workers, run_pool
 from ._records import EMAIL_IDENTITY, EmailIdentityRecord, ItemKey
+from ._shard import ShardSet
 
 if TYPE_CHECKING:
     from ._client import Client
 
 Item = tuple[str, dict[str, Any]]  # (region, ListEmailIdentities entry)
+Lookup = Callable[[Item], Awaitable[EmailIdentityRecord]]
 
 
-async def run(
-    client: Client,
-    output: MemoryObjectSendStream[EmailIdentityRecord],
-    *,
-    list_only: bool,
-    skip: Collection[ItemKey],
-) -> None:
-    """Send one record per identity of every region to ``output``, then close it."""
+def make_lookup(client: Client, *, list_only: bool = False) -> Lookup:
+    """The function that turns one listed identity into its record."""
     account = client.account
-
-    async def source(region: str) -> Any:
-        async for entry in client.listing(
-            region, _ses.LIST_EMAIL_IDENTITIES, "EmailIdentities", counted=True
-        ):
-            if skip and (EMAIL_IDENTITY, account, region, entry.get("IdentityName")) in skip:
-                client.stats.listed -= 1  # not to be done: out of the total
-                continue
-            yield region, entry
 
     def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {"type": EMAIL_IDENTITY, "region": region}
@@ -68,9 +55,46 @@ async def run(
             record["error"] = None
         return record  # type: ignore[return-value]  # built to the TypedDict's shape
 
-    await run_pool(
-        [source(region) for region in client.regions],
-        listed if list_only else looked_up,
+    return listed if list_only else looked_up
+
+
+async def run(
+    client: Client,
+    output: MemoryObjectSendStream[EmailIdentityRecord],
+    *,
+    list_only: bool,
+    skip: Collection[ItemKey],
+) -> None:
+    """Send one record per identity of every region to ``output``, then close it."""
+    account = client.account
+
+    async def source(region: str) -> Any:
+        async for entry in client.listing(
+            region, _ses.LIST_EMAIL_IDENTITIES, "EmailIdentities", counted=True
+        ):
+            if skip and (EMAIL_IDENTITY, account, region, entry.get("IdentityName")) in skip:
+                client.stats.listed -= 1  # not to be done: out of the total
+                continue
+            yield region, entry
+
+    lookup = make_lookup(client, list_only=list_only)
+    sources = [source(region) for region in client.regions]
+    children = client.shard_children() if not list_only else 0
+    if not children:
+        await run_pool(sources, [Workers(lookup, client.concurrency)], output)
+        return
+    # Past SHARD_THRESHOLD listed identities, child processes take shares of the lookups;
+    # until then (and in small runs) stand-in workers keep the full concurrency here.
+    per_process = max(1, client.concurrency // (children + 1))
+    # ``output`` stays open until the children are closed and their counters are in.
+    async with (
         output,
-        concurrency=client.concurrency,
-    )
+        ShardSet(client, EMAIL_IDENTITY, {}, children=children, per_child=per_process) as shards,
+    ):
+        own = client.concurrency - per_process * children
+        groups: list[Workers[Item, EmailIdentityRecord]] = [
+            Workers(lookup, own),
+            Workers(lookup, client.concurrency - own, retire=lambda: shards.running),
+            *shards.workers(lookup),
+        ]
+        await run_pool(sources, groups, output.clone())

@@ -9,7 +9,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from . import _ses
 from ._exceptions import OperationError
-from ._pool import run_pool
+from ._pool import Workers, run_pool
 from ._records import IMPORT_JOB, ImportJobRecord, ItemKey
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ async def run(
 
     await run_pool(
         [source(region) for region in client.regions],
-        looked_up if details else listed,
+        [Workers(looked_up if details else listed, client.concurrency)],
         output,
-        concurrency=client.concurrency,
     )

@@ -1,4 +1,4 @@
-"""A bounded worker pool: items from one or more sources, ``concurrency`` workers, one output.
+"""A bounded worker pool: items from one or more sources, groups of workers, one output.
 
 Sources are async iterables (paginated listings), read concurrently, each by its own feeder
 task, so work starts on the first page while later pages are still being fetched. Items pass
@@ -15,34 +15,50 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["run_pool"]
+__all__ = ["Workers", "run_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True)
+class Workers(Generic[T, R]):
+    """``count`` workers that run ``work`` on items.
+
+    With ``ready``, each worker first awaits it and stands down without taking an item if it
+    returns False (workers that only join a large run, for example). With ``retire``, a
+    worker stops taking items once it returns True (workers that stand in until others come).
+    """
+
+    work: Callable[[T], Awaitable[R]]
+    count: int
+    ready: Callable[[], Awaitable[bool]] | None = None
+    retire: Callable[[], bool] | None = None
+
+
 async def run_pool(
     sources: Sequence[AsyncIterable[T]],
-    work: Callable[[T], Awaitable[R]],
+    workers: Sequence[Workers[T, R]],
     output: MemoryObjectSendStream[R],
-    *,
-    concurrency: int,
 ) -> None:
-    """Run ``work`` on every item of ``sources`` with at most ``concurrency`` at once."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    items_send, items_recv = anyio.create_memory_object_stream[T](concurrency)
+    """Run the ``workers`` on every item of ``sources``; send each result to ``output``."""
+    total = sum(group.count for group in workers)
+    if total < 1 or any(group.count < 0 for group in workers):
+        raise ValueError("the pool needs at least one worker")
+    items_send, items_recv = anyio.create_memory_object_stream[T](total)
     errors: list[BaseException] = []
     try:
         async with output, anyio.create_task_group() as tg:
             async with items_recv:
-                for _ in range(concurrency):
-                    tg.start_soon(_worker, items_recv.clone(), output.clone(), work)
+                for group in workers:
+                    for _ in range(group.count):
+                        tg.start_soon(_worker, items_recv.clone(), output.clone(), group)
             async with items_send, anyio.create_task_group() as feeders:
                 for source in sources:
                     feeders.start_soon(_feed, source, items_send.clone(), errors)
@@ -71,12 +87,17 @@ async def _feed(
 
 
 async def _worker(
-    items: MemoryObjectReceiveStream[T],
-    output: MemoryObjectSendStream[R],
-    work: Callable[[T], Awaitable[R]],
+    items: MemoryObjectReceiveStream[T], output: MemoryObjectSendStream[R], group: Workers[T, R]
 ) -> None:
     async with items, output:
-        async for item in items:
+        if group.ready is not None and not await group.ready():
+            return
+        work, retire = group.work, group.retire
+        while retire is None or not retire():
+            try:
+                item = await items.receive()
+            except anyio.EndOfStream:
+                return
             result = await work(item)
             try:
                 await output.send(result)

@@ -9,7 +9,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from . import _ses
 from ._exceptions import AlreadyExistsError, NotFoundError, OperationError, UsageError
-from ._pool import run_pool
+from ._pool import Workers, run_pool
 from ._records import DEDICATED_IP_POOL, DedicatedIpPoolRecord, ItemKey
 
 if TYPE_CHECKING:
@@ -70,9 +70,8 @@ async def run(
 
     await run_pool(
         [source(region) for region in client.regions],
-        looked_up,
+        [Workers(looked_up, client.concurrency)],
         output,
-        concurrency=client.concurrency,
     )
 
 

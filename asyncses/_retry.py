@@ -36,19 +36,26 @@ MAX_RETRY_AFTER = 300.0
 
 @dataclass
 class CallStats:
-    """Counters of one client's calls, for progress and the end-of-run summary."""
+    """Counters of one client's calls, for progress and the end-of-run summary.
+
+    ``processes`` counts the lookup processes started (see ``Client(processes=...)``);
+    ``listed`` the items listed so far; ``listings`` and ``listings_open`` the listings
+    started and not yet at their last page.
+    """
 
     calls: int = 0
     retries: int = 0
     throttles: int = 0
     failures: int = 0
+    processes: int = 0
     listed: int = 0
+    listings: int = 0
     listings_open: int = 0
 
     @property
     def listing_done(self) -> bool:
         """True once every counted listing has had its last page (``listed`` is the total)."""
-        return self.listings_open == 0
+        return self.listings > 0 and self.listings_open == 0
 
 
 @dataclass(frozen=True)

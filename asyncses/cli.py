@@ -90,6 +90,12 @@ def _rate(text: str) -> float:
     return value
 
 
+def _processes(text: str) -> int:
+    if text == "auto":
+        return max(1, min(os.cpu_count() or 1, 8))
+    return _whole("processes", 1, 64)(text)
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -148,6 +154,13 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
         type=_rate,
         metavar="R",
         help="fixed requests/second per region and operation (default: adapt to throttling)",
+    )
+    group.add_argument(
+        "--processes",
+        type=_processes,
+        default=_processes("auto"),
+        metavar="N",
+        help="processes for the lookups of large identity audits (default: auto, one per core)",
     )
     out = parser.add_argument_group("output")
     if output:
@@ -295,6 +308,7 @@ def _client_settings(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "max_attempts": args.max_attempts,
         "page_size": args.page_size,
+        "processes": args.processes,
     }
 
 

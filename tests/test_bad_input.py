@@ -40,6 +40,7 @@ def assert_refused(result_stderr: str, returncode: int, *words: str) -> None:
         (["--rate", "0"], ["rate", "positive"]),
         (["--rate", "fast"], ["rate", "number"]),
         (["--max-attempts", "0"], ["max attempts", "at least 1"]),
+        (["--processes", "0"], ["processes", "from 1 to 64"]),
         (["--endpoint-url", "not a url"], ["malformed endpoint URL"]),
         (["--endpoint-url", "ftp://example.com"], ["malformed endpoint URL"]),
         (["--endpoint-url", "http://"], ["malformed endpoint URL"]),

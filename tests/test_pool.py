@@ -10,7 +10,7 @@ import pytest
 
 from asyncses import PaginationError
 from asyncses._paginate import paginate
-from asyncses._pool import run_pool
+from asyncses._pool import Workers, run_pool
 
 
 async def test_paginate_follows_tokens_and_yields_as_pages_arrive() -> None:
@@ -63,7 +63,7 @@ async def test_pool_processes_every_item_once_with_bounded_concurrency() -> None
     send, recv = anyio.create_memory_object_stream[int](4)
     results: list[int] = []
     async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: run_pool([numbers(200)], work, send, concurrency=4))
+        tg.start_soon(lambda: run_pool([numbers(200)], [Workers(work, 4)], send))
         async with recv:
             results = [r async for r in recv]
     assert sorted(results) == [i * 2 for i in range(200)]
@@ -79,7 +79,7 @@ async def test_pool_applies_backpressure_to_the_source() -> None:
 
     send, recv = anyio.create_memory_object_stream[int](2)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: run_pool([numbers(10_000, started)], work, send, concurrency=2))
+        tg.start_soon(lambda: run_pool([numbers(10_000, started)], [Workers(work, 2)], send))
         await anyio.sleep(0.05)
         assert len(started) < 20  # a few buffers' worth, not the whole source
         tg.cancel_scope.cancel()
@@ -103,7 +103,7 @@ async def test_a_failing_source_raises_after_the_items_it_listed() -> None:
 
     async def pool() -> None:
         try:
-            await run_pool([broken(), numbers(3)], work, send, concurrency=2)
+            await run_pool([broken(), numbers(3)], [Workers(work, 2)], send)
         except RuntimeError as exc:
             raised.append(exc)
 
