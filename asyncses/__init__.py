@@ -38,6 +38,8 @@ from ._records import (
     record_key,
 )
 from ._report import WriteResult, write_ndjson
+from ._retry import CallStats, RetryPolicy
+from ._summary import Summary, summarize
 
 __version__ = "0.1.0"
 
@@ -46,6 +48,7 @@ __all__ = [
     "AccessError",
     "AlreadyExistsError",
     "AsyncsesError",
+    "CallStats",
     "Client",
     "ClientClosedError",
     "DedicatedIpPoolRecord",
@@ -60,12 +63,15 @@ __all__ = [
     "PaginationError",
     "RecordStream",
     "ReportError",
+    "RetryPolicy",
     "RetryableError",
     "ServiceError",
+    "Summary",
     "ThrottledError",
     "UsageError",
     "WriteResult",
     "__version__",
     "record_key",
+    "summarize",
     "write_ndjson",
 ]

@@ -13,7 +13,24 @@ from typing import Any
 
 from botocore.context import get_context
 
-__all__ = ["cache_user_agent"]
+__all__ = ["cache_user_agent", "load_models"]
+
+#: What creating an SES v2 (and STS) client reads from botocore's data files.
+_MODELS = (("sesv2", "service-2"), ("sesv2", "endpoint-rule-set-1"))
+_DATA = ("endpoints", "partitions", "sdk-default-configuration")
+
+
+def load_models(session: Any) -> None:
+    """Read the JSON models a client needs into botocore's loader cache.
+
+    Creating a client reads them synchronously; call this in a worker thread first so that
+    opening a client does not stall the event loop for a tenth of a second.
+    """
+    loader = session._session.get_component("data_loader")
+    for service, kind in _MODELS:
+        loader.load_service_model(service, kind)
+    for name in _DATA:
+        loader.load_data(name)
 
 
 def cache_user_agent(client: Any) -> None:

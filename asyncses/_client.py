@@ -28,7 +28,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import _identities, _import_jobs, _pools, _ses
-from ._botocore import cache_user_agent
+from ._botocore import cache_user_agent, load_models
 from ._exceptions import ClientClosedError, NoCredentialsError, UsageError
 from ._paginate import paginate
 from ._ratelimit import RateLimiter
@@ -275,6 +275,7 @@ class Client:
             # client-side validation of each one costs CPU and finds nothing.
             parameter_validation=False,
         )
+        await anyio.to_thread.run_sync(load_models, session)
         for region in self._regions:
             client = await stack.enter_async_context(
                 session.client(

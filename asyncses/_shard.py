@@ -82,6 +82,11 @@ class _Shard:
         self._alive = True
         task_group.start_soon(self._read)
 
+    @property
+    def alive(self) -> bool:
+        """True while the child runs and answers."""
+        return self._alive
+
     async def submit(self, item: Any) -> Any:
         if not self._alive or self._process is None or self._process.stdin is None:
             raise ShardGone
@@ -141,10 +146,13 @@ class _Shard:
 
 
 class ShardSet:
-    """Child processes for one run, started once the run is large enough.
+    """The child processes of one run.
 
-    Use as an async context manager around the pool; :meth:`workers` gives the worker groups
-    that feed the children (each falls back to ``fallback`` if its child is gone).
+    They start when the run starts (a child needs most of a second to import botocore, time
+    the parent spends listing and looking up on its own) but take work only once the run has
+    listed ``threshold`` items; a smaller run kills them unused. Use as an async context
+    manager around the pool; :meth:`workers` gives the worker groups that feed the children
+    (each falls back to ``fallback`` if its child is gone).
     """
 
     def __init__(
@@ -168,12 +176,15 @@ class ShardSet:
         }
         self._shards = [_Shard(settings) for _ in range(children)]
         self._tg: TaskGroup | None = None
-        self._started: dict[int, bool] = {}
-        self._lock = anyio.Lock()
-        self.running = False  # True once a child runs: stand-in workers then retire
+        self.running = False  # True once children take work: stand-in workers then retire
 
     async def __aenter__(self) -> ShardSet:
         self._tg = await anyio.create_task_group().__aenter__()
+        for shard in self._shards:
+            try:
+                await shard.start(self._tg)
+            except OSError as exc:
+                get_logger().warning("could not start a lookup process", error=str(exc))
         return self
 
     async def __aexit__(
@@ -183,9 +194,9 @@ class ShardSet:
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._tg is not None
-        graceful = exc_type is None
         for shard in self._shards:
-            await shard.close(graceful=graceful)
+            # Children that worked finish and report; unused or aborted ones are killed.
+            await shard.close(graceful=exc_type is None and self.running)
             for name, value in shard.stats.items():
                 if isinstance(value, int) and hasattr(self._client.stats, name):
                     setattr(self._client.stats, name, getattr(self._client.stats, name) + value)
@@ -197,7 +208,7 @@ class ShardSet:
     def workers(self, fallback: Lookup) -> list[Workers[Any, Any]]:
         """One worker group per child; its workers wait until the run is large enough."""
         groups: list[Workers[Any, Any]] = []
-        for index, shard in enumerate(self._shards):
+        for shard in self._shards:
 
             async def work(item: Any, shard: _Shard = shard) -> Any:
                 try:
@@ -205,27 +216,19 @@ class ShardSet:
                 except ShardGone:
                     return await fallback(item)
 
-            async def ready(index: int = index) -> bool:
-                return await self._ready(index)
+            async def ready(shard: _Shard = shard) -> bool:
+                return await self._large_enough() and shard.alive
 
             groups.append(Workers(work, self._per_child, ready))
         return groups
 
-    async def _ready(self, index: int) -> bool:
+    async def _large_enough(self) -> bool:
         stats = self._client.stats
         while stats.listed < self._threshold:
             if stats.listing_done:
                 return False  # a small run: one process is enough
             await anyio.sleep(0.05)
-        async with self._lock:
-            if index not in self._started:
-                try:
-                    assert self._tg is not None
-                    await self._shards[index].start(self._tg)
-                    self._started[index] = True
-                    self.running = True
-                    self._client.stats.processes += 1
-                except OSError as exc:
-                    get_logger().warning("could not start a lookup process", error=str(exc))
-                    self._started[index] = False
-        return self._started[index]
+        if not self.running and any(shard.alive for shard in self._shards):
+            self.running = True
+            self._client.stats.processes += sum(shard.alive for shard in self._shards)
+        return True

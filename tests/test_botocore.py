@@ -29,12 +29,12 @@ async def test_cached_user_agent_is_botocores_own() -> None:
         cache_user_agent(client)
         assert [creator.to_string() for _ in range(5)] == [expected] * 5
         assert builds == 1
-        token = set_context(ClientContext(features={"Z"}))
+        token = set_context(ClientContext(features={"QQ"}))
         try:
             with_feature = creator.to_string()
         finally:
             reset_context(token)
-        assert with_feature != expected and "Z" in with_feature
+        assert with_feature != expected and "QQ" in with_feature
         assert builds == 2
         cache_user_agent(client)  # idempotent
         assert creator.to_string() == expected and builds == 2
