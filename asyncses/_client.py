@@ -28,7 +28,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import _identities, _import_jobs, _pools, _ses
-from ._botocore import cache_user_agent, load_models
+from ._botocore import DirectGet, cache_user_agent, load_models
 from ._exceptions import ClientClosedError, NoCredentialsError, UsageError
 from ._paginate import paginate
 from ._ratelimit import RateLimiter
@@ -215,6 +215,7 @@ class Client:
         self._stack: AsyncExitStack | None = None
         self._tg: TaskGroup | None = None
         self._clients: dict[str, Any] = {}
+        self._direct: dict[tuple[str, str], tuple[DirectGet, str]] = {}
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -287,6 +288,10 @@ class Client:
             )
             cache_user_agent(client)
             self._clients[region] = client
+            for operation, label in _ses.DIRECT_GETS.items():
+                direct = DirectGet(client, operation, label, timestamp=_ses.utc_iso)
+                if direct.supported:
+                    self._direct[region, operation] = (direct, label)
         if self._include_account:
             sts = await stack.enter_async_context(
                 session.client("sts", region_name=self._regions[0], config=config)
@@ -359,10 +364,19 @@ class Client:
     async def call(
         self, region: str, operation: str, params: Mapping[str, Any], *, key: str | None = None
     ) -> dict[str, Any]:
-        """Call one SES v2 ``operation`` in ``region`` with the retry policy and rate limit."""
+        """Call one SES v2 ``operation`` in ``region`` with the retry policy and rate limit.
+
+        The answer is JSON-ready: no ``ResponseMetadata``, datetimes as UTC ISO 8601 strings.
+        """
         self._check_open()
+        direct = self._direct.get((region, operation))
+        if direct is not None and len(params) == 1 and direct[1] in params:
+            fast, value = direct[0], str(params[direct[1]])
+            return await self._retry(lambda: fast(value), region, operation, key)
         method = getattr(self._clients[region], _ses.METHODS[operation])
-        return await self._retry(lambda: method(**params), region, operation, key)
+        answer = await self._retry(lambda: method(**params), region, operation, key)
+        jsonable: dict[str, Any] = _ses.jsonable(answer)
+        return jsonable
 
     def listing(
         self,

@@ -29,7 +29,7 @@ def make_lookup(client: Client, *, list_only: bool = False) -> Lookup:
         record: dict[str, Any] = {"type": EMAIL_IDENTITY, "region": region}
         if account is not None:
             record["account"] = account
-        record.update(_ses.jsonable(entry))
+        record.update(entry)
         return record
 
     async def listed(item: Item) -> EmailIdentityRecord:
@@ -50,7 +50,7 @@ def make_lookup(client: Client, *, list_only: bool = False) -> Lookup:
             record["findings"] = identity_findings(record, list_only=True)
             record["error"] = exc.to_record()
         else:
-            record.update(_ses.jsonable(answer))
+            record.update(answer)
             record["findings"] = identity_findings(record)
             record["error"] = None
         return record  # type: ignore[return-value]  # built to the TypedDict's shape

@@ -41,7 +41,7 @@ async def run(
         record: dict[str, Any] = {"type": IMPORT_JOB, "region": region}
         if account is not None:
             record["account"] = account
-        record.update(_ses.jsonable(entry))
+        record.update(entry)
         return record
 
     async def listed(item: tuple[str, dict[str, Any]]) -> ImportJobRecord:
@@ -58,7 +58,7 @@ async def run(
         except OperationError as exc:
             record["error"] = exc.to_record()
         else:
-            record.update(_ses.jsonable(answer))
+            record.update(answer)
             record["error"] = None
         return record  # type: ignore[return-value]  # built to the TypedDict's shape
 

@@ -54,10 +54,10 @@ async def run(
             answer = await client.call(
                 region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name
             )
-            record.update(_ses.jsonable(answer.get("DedicatedIpPool") or {}))
+            record.update(answer.get("DedicatedIpPool") or {})
             if with_ips:
                 record["DedicatedIps"] = [
-                    _ses.jsonable(ip)
+                    ip
                     async for ip in client.listing(
                         region, _ses.GET_DEDICATED_IPS, "DedicatedIps", {"PoolName": name}
                     )
@@ -161,6 +161,6 @@ async def create(
     record: dict[str, Any] = {"type": DEDICATED_IP_POOL, "region": region}
     if client.account is not None:
         record["account"] = client.account
-    record.update(_ses.jsonable(answer.get("DedicatedIpPool") or {}))
+    record.update(answer.get("DedicatedIpPool") or {})
     record["error"] = None
     return record  # type: ignore[return-value]  # built to the TypedDict's shape

@@ -53,6 +53,14 @@ METHODS: Final[Mapping[str, str]] = {
     GET_CALLER_IDENTITY: "get_caller_identity",
 }
 
+#: Lookups that are a GET of one URI label: operation -> label. These take the direct path
+#: (see :class:`asyncses._botocore.DirectGet`) after their first call.
+DIRECT_GETS: Final[Mapping[str, str]] = {
+    GET_EMAIL_IDENTITY: "EmailIdentity",
+    GET_DEDICATED_IP_POOL: "PoolName",
+    GET_IMPORT_JOB: "JobId",
+}
+
 #: The largest PageSize SES accepts on its list operations.
 MAX_PAGE_SIZE: Final = 1000
 
@@ -175,7 +183,8 @@ def _from_client_error(
     return cls(message, **kwargs)
 
 
-def _utc(value: dt.datetime) -> str:
+def utc_iso(value: dt.datetime) -> str:
+    """A datetime as an ISO 8601 string in UTC (``2024-05-01T12:00:00Z``)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
@@ -188,7 +197,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
-        return _utc(value)
+        return utc_iso(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
