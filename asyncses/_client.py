@@ -432,6 +432,28 @@ class Client:
             "attempt_timeout": self._policy.attempt_timeout,
         }
 
+    def listed_items(
+        self,
+        kind: str,
+        operation: str,
+        items_key: str,
+        *,
+        name: Callable[[Any], str],
+        params: Mapping[str, Any] | None = None,
+        skip: Collection[ItemKey] = (),
+    ) -> list[AsyncIterator[tuple[str, Any]]]:
+        """One source per region of ``(region, item)`` for a report's pool, leaving out the
+        items whose key (``kind``, account, region, ``name(item)``) is in ``skip``."""
+
+        async def source(region: str) -> AsyncIterator[tuple[str, Any]]:
+            async for item in self.listing(region, operation, items_key, params, counted=True):
+                if skip and (kind, self.account, region, name(item)) in skip:
+                    self.stats.listed -= 1  # not to be done: out of the total
+                    continue
+                yield region, item
+
+        return [source(region) for region in self._regions]
+
     def _stream(
         self, run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]]
     ) -> RecordStream[R]:

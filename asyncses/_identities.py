@@ -11,7 +11,7 @@ from . import _ses
 from ._exceptions import OperationError
 from ._findings import identity_findings
 from ._pool import Workers, run_pool
-from ._records import EMAIL_IDENTITY, EmailIdentityRecord, ItemKey
+from ._records import EMAIL_IDENTITY, EmailIdentityRecord, ItemKey, new_record
 from ._shard import ShardSet
 
 if TYPE_CHECKING:
@@ -26,11 +26,7 @@ def make_lookup(client: Client, *, list_only: bool = False) -> Lookup:
     account = client.account
 
     def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
-        record: dict[str, Any] = {"type": EMAIL_IDENTITY, "region": region}
-        if account is not None:
-            record["account"] = account
-        record.update(entry)
-        return record
+        return new_record(EMAIL_IDENTITY, region, account, entry)
 
     async def listed(item: Item) -> EmailIdentityRecord:
         record = base(*item)
@@ -66,19 +62,14 @@ async def run(
     skip: Collection[ItemKey],
 ) -> None:
     """Send one record per identity of every region to ``output``, then close it."""
-    account = client.account
-
-    async def source(region: str) -> Any:
-        async for entry in client.listing(
-            region, _ses.LIST_EMAIL_IDENTITIES, "EmailIdentities", counted=True
-        ):
-            if skip and (EMAIL_IDENTITY, account, region, entry.get("IdentityName")) in skip:
-                client.stats.listed -= 1  # not to be done: out of the total
-                continue
-            yield region, entry
-
     lookup = make_lookup(client, list_only=list_only)
-    sources = [source(region) for region in client.regions]
+    sources = client.listed_items(
+        EMAIL_IDENTITY,
+        _ses.LIST_EMAIL_IDENTITIES,
+        "EmailIdentities",
+        name=lambda entry: str(entry.get("IdentityName")),
+        skip=skip,
+    )
     children = client.shard_children() if not list_only else 0
     if not children:
         await run_pool(sources, [Workers(lookup, client.concurrency)], output)

@@ -10,7 +10,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from . import _ses
 from ._exceptions import OperationError
 from ._pool import Workers, run_pool
-from ._records import IMPORT_JOB, ImportJobRecord, ItemKey
+from ._records import IMPORT_JOB, ImportJobRecord, ItemKey, new_record
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -28,21 +28,8 @@ async def run(
     account = client.account
     params = {"ImportDestinationType": destination_type} if destination_type else {}
 
-    async def source(region: str) -> Any:
-        async for entry in client.listing(
-            region, _ses.LIST_IMPORT_JOBS, "ImportJobs", params, counted=True
-        ):
-            if skip and (IMPORT_JOB, account, region, entry.get("JobId")) in skip:
-                client.stats.listed -= 1  # not to be done: out of the total
-                continue
-            yield region, entry
-
     def base(region: str, entry: dict[str, Any]) -> dict[str, Any]:
-        record: dict[str, Any] = {"type": IMPORT_JOB, "region": region}
-        if account is not None:
-            record["account"] = account
-        record.update(entry)
-        return record
+        return new_record(IMPORT_JOB, region, account, entry)
 
     async def listed(item: tuple[str, dict[str, Any]]) -> ImportJobRecord:
         record = base(*item)
@@ -63,7 +50,14 @@ async def run(
         return record  # type: ignore[return-value]  # built to the TypedDict's shape
 
     await run_pool(
-        [source(region) for region in client.regions],
+        client.listed_items(
+            IMPORT_JOB,
+            _ses.LIST_IMPORT_JOBS,
+            "ImportJobs",
+            name=lambda entry: str(entry.get("JobId")),
+            params=params,
+            skip=skip,
+        ),
         [Workers(looked_up if details else listed, client.concurrency)],
         output,
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from anyio.streams.memory import MemoryObjectSendStream
 
 from . import _ses
 from ._exceptions import AlreadyExistsError, NotFoundError, OperationError, UsageError
 from ._pool import Workers, run_pool
-from ._records import DEDICATED_IP_POOL, DedicatedIpPoolRecord, ItemKey
+from ._records import DEDICATED_IP_POOL, DedicatedIpPoolRecord, ItemKey, new_record
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -35,21 +35,9 @@ async def run(
     """Send one record per dedicated IP pool of every region to ``output``, then close it."""
     account = client.account
 
-    async def source(region: str) -> Any:
-        async for name in client.listing(
-            region, _ses.LIST_DEDICATED_IP_POOLS, "DedicatedIpPools", counted=True
-        ):
-            if skip and (DEDICATED_IP_POOL, account, region, name) in skip:
-                client.stats.listed -= 1  # not to be done: out of the total
-                continue
-            yield region, name
-
     async def looked_up(item: tuple[str, str]) -> DedicatedIpPoolRecord:
         region, name = item
-        record: dict[str, Any] = {"type": DEDICATED_IP_POOL, "region": region}
-        if account is not None:
-            record["account"] = account
-        record["PoolName"] = name
+        record = new_record(DEDICATED_IP_POOL, region, account, {"PoolName": name})
         try:
             answer = await client.call(
                 region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name
@@ -69,7 +57,13 @@ async def run(
         return record  # type: ignore[return-value]  # built to the TypedDict's shape
 
     await run_pool(
-        [source(region) for region in client.regions],
+        client.listed_items(
+            DEDICATED_IP_POOL,
+            _ses.LIST_DEDICATED_IP_POOLS,
+            "DedicatedIpPools",
+            name=str,
+            skip=skip,
+        ),
         [Workers(looked_up, client.concurrency)],
         output,
     )
@@ -158,9 +152,7 @@ async def create(
         if exc.attempts == 1:
             raise
     answer = await client.call(region, _ses.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name)
-    record: dict[str, Any] = {"type": DEDICATED_IP_POOL, "region": region}
-    if client.account is not None:
-        record["account"] = client.account
+    record = new_record(DEDICATED_IP_POOL, region, client.account)
     record.update(answer.get("DedicatedIpPool") or {})
     record["error"] = None
     return record  # type: ignore[return-value]  # built to the TypedDict's shape

@@ -15,6 +15,7 @@ __all__ = [
     "ErrorInfo",
     "ImportJobRecord",
     "ItemKey",
+    "new_record",
     "record_key",
 ]
 
@@ -91,6 +92,18 @@ class ImportJobRecord(TypedDict, total=False):
     ImportDataSource: dict[str, Any]
     FailureInfo: dict[str, Any]
     error: ErrorInfo | None
+
+
+def new_record(
+    kind: str, region: str, account: str | None, fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The head every record starts with: type, region, account (when known), then ``fields``."""
+    record: dict[str, Any] = {"type": kind, "region": region}
+    if account is not None:
+        record["account"] = account
+    if fields:
+        record.update(fields)
+    return record
 
 
 def record_key(record: Mapping[str, Any]) -> ItemKey:

@@ -114,6 +114,27 @@ def whole_records(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in data.splitlines()]
 
 
+def audit_then_stop(
+    proxy: FaultProxy, out: Path, lines: int, stop: signal.Signals
+) -> tuple[subprocess.Popen[bytes], bytes, float]:
+    """Start a slow audit, send ``stop`` once ``lines`` records are on disk; wait for the end."""
+    proc = start_cli(
+        "identities", "--endpoint-url", proxy.url, "--concurrency", "4", "-o", str(out)
+    )
+    wait_for_lines(out, lines, proc)
+    proc.send_signal(stop)
+    started = time.monotonic()
+    _, stderr = proc.communicate(timeout=10)
+    return proc, stderr, time.monotonic() - started
+
+
+def resume(proxy: FaultProxy, out: Path) -> subprocess.CompletedProcess[str]:
+    """Finish the report with --resume."""
+    return run_cli(
+        "identities", "--endpoint-url", proxy.url, "--concurrency", "16", "--resume", "-o", str(out)
+    )
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_flushes_and_the_report_resumes(
     ses: LocalSES, tmp_path: Path, sig: signal.Signals, code: int
@@ -122,30 +143,13 @@ def test_signal_stops_flushes_and_the_report_resumes(
     names = ses.seed_identities(REGION, 400)
     out = tmp_path / "r.ndjson"
     with FaultProxy(ses.url, Faults(latency=0.05)) as proxy:
-        proc = start_cli(
-            "identities", "--endpoint-url", proxy.url, "--concurrency", "4", "-o", str(out)
-        )
-        wait_for_lines(out, 20, proc)
-        proc.send_signal(sig)
-        started = time.monotonic()
-        _, stderr = proc.communicate(timeout=10)
-        stopped_in = time.monotonic() - started
+        proc, stderr, stopped_in = audit_then_stop(proxy, out, 20, sig)
         assert proc.returncode == code, stderr.decode()
         assert stopped_in < 5
         partial = whole_records(out)
         assert 20 <= len(partial) < 400
         assert b"Traceback" not in stderr
-
-        result = run_cli(
-            "identities",
-            "--endpoint-url",
-            proxy.url,
-            "--concurrency",
-            "16",
-            "--resume",
-            "-o",
-            str(out),
-        )
+        result = resume(proxy, out)
     assert result.returncode == 0, result.stderr
     records = whole_records(out)
     assert sorted(r["IdentityName"] for r in records) == sorted(names)
@@ -159,25 +163,10 @@ def test_kill_9_mid_run_then_resume_leaves_one_record_per_identity(
     names = ses.seed_identities(REGION, 400)
     out = tmp_path / "r.ndjson"
     with FaultProxy(ses.url, Faults(latency=0.05)) as proxy:
-        proc = start_cli(
-            "identities", "--endpoint-url", proxy.url, "--concurrency", "4", "-o", str(out)
-        )
-        wait_for_lines(out, 30, proc)
-        proc.kill()
-        proc.communicate(timeout=10)
+        proc, _, _ = audit_then_stop(proxy, out, 30, signal.SIGKILL)
         assert proc.returncode == -signal.SIGKILL
-        before = out.read_bytes()
-        assert before.count(b"\n") < 400
-        result = run_cli(
-            "identities",
-            "--endpoint-url",
-            proxy.url,
-            "--concurrency",
-            "16",
-            "--resume",
-            "-o",
-            str(out),
-        )
+        assert out.read_bytes().count(b"\n") < 400
+        result = resume(proxy, out)
     assert result.returncode == 0, result.stderr
     records = whole_records(out)
     assert sorted(r["IdentityName"] for r in records) == sorted(names)
