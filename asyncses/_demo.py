@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import aioboto3
 import anyio
@@ -55,7 +55,10 @@ async def run_demo(args: argparse.Namespace) -> int:
                     result = await write_ndjson(records, path)
                     summary = summarize(record for _n, _raw, record in iter_report(path))
                     out.write(render_summary(summary, "text", title=name))
-                    out.write(f"({result.records} records written)\n\n")
+                    out.write(f"({result.records} records written)\n")
+                    if name == "identities.ndjson":
+                        _need_a_look(path, out)
+                    out.write("\n")
                 stats = client.stats
             out.write(
                 f"{stats.calls} API calls, {stats.retries} retries. "
@@ -68,3 +71,14 @@ async def run_demo(args: argparse.Namespace) -> int:
         finally:
             await anyio.to_thread.run_sync(ses.stop)
     return 0
+
+
+def _need_a_look(path: Path, out: TextIO, limit: int = 8) -> None:
+    """The first identities with findings, one line each."""
+    shown = 0
+    for _n, _raw, record in iter_report(path):
+        if record.get("findings") and shown < limit:
+            if shown == 0:
+                out.write("Identities that need a look:\n")
+            out.write(f"  {record['IdentityName']:<40} {', '.join(record['findings'])}\n")
+            shown += 1

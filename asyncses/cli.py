@@ -91,8 +91,8 @@ def _rate(text: str) -> float:
 
 
 def _processes(text: str) -> int:
-    if text == "auto":
-        return max(1, min(os.cpu_count() or 1, 8))
+    if text == "auto":  # one per core, up to 4: past that the endpoint's latency dominates
+        return max(1, min(os.cpu_count() or 1, 4))
     return _whole("processes", 1, 64)(text)
 
 
