@@ -160,7 +160,8 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
         type=_processes,
         default=_processes("auto"),
         metavar="N",
-        help="processes for the lookups of large identity audits (default: auto, one per core)",
+        help="processes for the lookups of large identity audits "
+        "(default: auto, one per core, at most 4)",
     )
     out = parser.add_argument_group("output")
     if output:
