@@ -89,7 +89,8 @@ class DirectGet:
     answered from the JSON body, with timestamps converted as botocore's parser converts
     them. Error answers are parsed by botocore's own parser and raised as ``ClientError``.
     An operation whose model this does not cover (headers in the answer, blobs) is left
-    to botocore entirely.
+    to botocore entirely. Direct calls do not emit botocore's ``before-send`` and
+    ``after-call`` events: hooks registered there see only the first call.
     """
 
     def __init__(
@@ -104,7 +105,7 @@ class DirectGet:
         self._operation = operation
         self._label = label
         self._model = client.meta.service_model.operation_model(operation)
-        self._template: tuple[str, str, dict[str, str], dict[str, Any], bool] | None = None
+        self._template: tuple[str, str, dict[str, str], dict[str, Any]] | None = None
         self.supported = _direct_shape_ok(self._model)
         self._timestamp = timestamp
         self._convert = (
@@ -138,9 +139,8 @@ class DirectGet:
             for name, value in request.headers.items()
             if name.lower() not in _PER_REQUEST_HEADERS
         }
-        invocation_id = any(n.lower() == "amz-sdk-invocation-id" for n in request.headers)
         context = dict(request.context)
-        self._template = (prefix, suffix, headers, context, invocation_id)
+        self._template = (prefix, suffix, headers, context)
 
     async def __call__(self, value: str) -> dict[str, Any]:
         """Call the operation with ``value`` as its label; return the parsed answer."""
@@ -155,19 +155,26 @@ class DirectGet:
                 _LABEL.reset(token)
             answer.pop("ResponseMetadata", None)
             return self._stamped(self._model.output_shape, answer) if self._timestamp else answer
-        prefix, suffix, headers, context, invocation_id = self._template
+        prefix, suffix, headers, context = self._template
         request = AWSRequest(
             method="GET", url=prefix + percent_encode(value) + suffix, headers=dict(headers)
         )
-        if invocation_id:
-            request.headers["amz-sdk-invocation-id"] = str(uuid.uuid4())
+        # What botocore's add_retry_headers sends (its own retries are off: one attempt each).
+        request.headers["amz-sdk-invocation-id"] = str(uuid.uuid4())
+        request.headers["amz-sdk-request"] = "attempt=1; max=1"
         request.context = dict(context)
         await client._request_signer.sign(self._operation, request)
         response = await client._endpoint.http_session.send(request.prepare())
         body = await response.content
         if response.status_code >= 300:
             raise await self._error(response, body)
-        data = orjson.loads(body)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            # Not JSON (an empty or HTML body from a proxy): as botocore's parser has it.
+            answer = await self._parse(response, body)
+            answer.pop("ResponseMetadata", None)
+            return self._stamped(self._model.output_shape, answer) if self._timestamp else answer
         parsed: dict[str, Any] = self._convert(data) if self._convert is not None else data
         return parsed
 
@@ -193,14 +200,19 @@ class DirectGet:
             return {k: self._stamped(shape.value, v) for k, v in value.items()}
         return value
 
-    async def _error(self, response: Any, body: bytes) -> Exception:
+    async def _parse(self, response: Any, body: bytes) -> dict[str, Any]:
+        """The answer as botocore's own parser reads it."""
         parser = self._client._endpoint._response_parser_factory.create_parser(
             self._model.service_model.resolved_protocol
         )
-        parsed = await parser.parse(
+        parsed: dict[str, Any] = await parser.parse(
             {"status_code": response.status_code, "headers": response.headers, "body": body},
             self._model.output_shape,
         )
+        return parsed
+
+    async def _error(self, response: Any, body: bytes) -> Exception:
+        parsed: Any = await self._parse(response, body)
         return ClientError(parsed, self._operation)
 
 
@@ -268,9 +280,9 @@ def _converter(
                 return value
             out: dict[str, Any] = {}
             for name, wire, member in members:
-                if wire in value:
-                    item = value[wire]
-                    out[name] = item if member is None or item is None else member(item)
+                item = value.get(wire)
+                if item is not None:  # botocore drops null members
+                    out[name] = item if member is None else member(item)
             return out
 
         convert = structure

@@ -243,7 +243,8 @@ class Client:
         try:
             session = self._session or aioboto3.Session(profile_name=self._profile)
         except botocore.exceptions.ProfileNotFound:
-            raise UsageError(f"AWS profile {self._profile!r} not found") from None
+            name = self._profile or os.environ.get("AWS_PROFILE")
+            raise UsageError(f"AWS profile {name!r} not found") from None
         credentials: Any = session.get_credentials()
         if inspect.isawaitable(credentials):  # aioboto3's is a coroutine; its stub says not
             credentials = await credentials
@@ -278,14 +279,17 @@ class Client:
         )
         await anyio.to_thread.run_sync(load_models, session)
         for region in self._regions:
-            client = await stack.enter_async_context(
-                session.client(
-                    _ses.SERVICE,
-                    region_name=region,
-                    endpoint_url=self._endpoint_url,
-                    config=config,
+            try:
+                client = await stack.enter_async_context(
+                    session.client(
+                        _ses.SERVICE,
+                        region_name=region,
+                        endpoint_url=self._endpoint_url,
+                        config=config,
+                    )
                 )
-            )
+            except ValueError as exc:  # an endpoint URL from the environment, say
+                raise UsageError(f"cannot create the SES client: {exc}") from None
             cache_user_agent(client)
             self._clients[region] = client
             for operation, label in _ses.DIRECT_GETS.items():
@@ -389,30 +393,45 @@ class Client:
     ) -> AsyncIterator[Any]:
         """The items of every page of a ``NextToken``/``PageSize`` list operation.
 
-        A ``counted`` listing adds its items to ``stats.listed`` as each page arrives, so a
-        progress display knows the total as soon as the last page is in.
+        A ``counted`` listing adds its items to ``stats.listed`` as each page arrives, and
+        counts as open in ``stats.listings_open`` until its last page is in (or it ends any
+        other way), so a progress display knows the total as soon as it can be known.
         """
-        if counted:
-            self.stats.listings += 1
-            self.stats.listings_open += 1
+        stats = self.stats
+        open_ = False
+
+        def close() -> None:
+            nonlocal open_
+            if open_:
+                open_ = False
+                stats.listings_open -= 1
 
         async def fetch(token: str | None) -> Mapping[str, Any]:
             page_params = dict(params or {}, PageSize=self.page_size)
             if token is not None:
                 page_params["NextToken"] = token
-            try:
-                page = await self.call(region, operation, page_params)
-            except BaseException:
-                if counted:
-                    self.stats.listings_open -= 1  # this listing is over, if not complete
-                raise
+            page = await self.call(region, operation, page_params)
             if counted:
-                self.stats.listed += len(page.get(items_key) or ())
+                stats.listed += len(page.get(items_key) or ())
                 if not page.get("NextToken"):
-                    self.stats.listings_open -= 1
+                    close()
             return page
 
-        return paginate(fetch, items_key)
+        if not counted:
+            return paginate(fetch, items_key)
+
+        async def items() -> AsyncIterator[Any]:
+            nonlocal open_
+            open_ = True
+            stats.listings += 1
+            stats.listings_open += 1
+            try:
+                async for item in paginate(fetch, items_key):
+                    yield item
+            finally:
+                close()  # failed, abandoned or complete: this listing is over
+
+        return items()
 
     def shard_children(self) -> int:
         """How many child processes a large run may start (see ``processes``)."""
@@ -541,7 +560,10 @@ def validate_settings(
         if not _ses.valid_region(region):
             raise UsageError(f"invalid region name {region!r}")
     if endpoint_url is not None:
-        parts = urlsplit(endpoint_url)
+        try:
+            parts = urlsplit(endpoint_url)
+        except ValueError as exc:
+            raise UsageError(f"malformed endpoint URL {endpoint_url!r}: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"malformed endpoint URL {endpoint_url!r}: expected http(s)://host")
         try:

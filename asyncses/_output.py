@@ -13,9 +13,10 @@ bad input or an unreachable endpoint leaves an existing report exactly as it was
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -68,12 +69,16 @@ class ResumePlan:
     done: set[ItemKey] = field(default_factory=set)
     kept: int = 0
     retried: int = 0
+    hits: int = 0
     record_type: str | None = None
 
 
-def plan_resume(path: str | os.PathLike[str], record_type: str) -> ResumePlan:
+def plan_resume(
+    path: str | os.PathLike[str], record_type: str, fail_on: Collection[str] = ()
+) -> ResumePlan:
     """Read a report to resume: every line must parse (but a torn last one), every record
-    must be of ``record_type``. Records without an error are kept and their items skipped."""
+    must be of ``record_type``. Records without an error are kept and their items skipped;
+    ``hits`` counts the kept ones with a finding named in ``fail_on``."""
     plan = ResumePlan(Path(path), record_type=record_type)
     if not plan.path.exists():
         return plan
@@ -89,6 +94,8 @@ def plan_resume(path: str | os.PathLike[str], record_type: str) -> ResumePlan:
         if record.get("error") is None:
             plan.done.add(key)
             plan.kept += 1
+            if fail_on and set(fail_on).intersection(record.get("findings") or ()):
+                plan.hits += 1
         else:
             plan.retried += 1
     return plan
@@ -144,8 +151,16 @@ class ReportOutput:
         fd, self._temp = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".resume", dir=target.parent
         )
+        # mkstemp makes the file owner-only; the rewritten report keeps the old one's mode.
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         stream: IO[bytes] = os.fdopen(fd, "wb")
-        writer = NdjsonWriter(stream, close=True)
+        writer = NdjsonWriter(stream, close=True, fsync=True)
         if target.exists():
             for _number, raw, record in iter_report(target):
                 if record.get("error") is None:

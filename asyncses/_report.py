@@ -37,18 +37,23 @@ def encode(record: Mapping[str, Any]) -> bytes:
 
 
 class NdjsonWriter:
-    """Write records to a binary stream as NDJSON; use as an async context manager."""
+    """Write records to a binary stream as NDJSON; use as an async context manager.
+
+    With ``close``, closing the writer closes the stream (after ``os.fsync`` with ``fsync``).
+    """
 
     def __init__(
         self,
         stream: IO[bytes],
         *,
         close: bool = False,
+        fsync: bool = False,
         flush_bytes: int = 256 * 1024,
         flush_interval: float = 1.0,
     ) -> None:
         self._stream = stream
         self._close = close
+        self._fsync = fsync
         self._flush_bytes = flush_bytes
         self._flush_interval = flush_interval
         self._buffer = bytearray()
@@ -105,7 +110,12 @@ class NdjsonWriter:
         finally:
             if self._close:
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(self._stream.close)
+                    await anyio.to_thread.run_sync(self._finish)
+
+    def _finish(self) -> None:
+        if self._fsync:  # on disk before anyone renames it into place
+            os.fsync(self._stream.fileno())
+        self._stream.close()
 
 
 async def write_ndjson(

@@ -75,7 +75,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, exc: BaseException | None) -> float:
         """Seconds to wait after failed attempt number ``attempt``: jittered backoff, or the
         server's ``Retry-After`` hint when it asks for longer."""
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(attempt, 32))
         backoff = random.uniform(0, ceiling)
         hint = getattr(exc, "retry_after", None)
         if hint is not None:

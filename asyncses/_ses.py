@@ -141,6 +141,7 @@ def translate_errors(operation: str, key: str | None = None) -> Iterator[None]:
         botocore.exceptions.ConnectTimeoutError,
         botocore.exceptions.ReadTimeoutError,
         botocore.exceptions.HTTPClientError,
+        botocore.exceptions.ConnectionError,  # SSLError and ProxyConnectionError too
         aiohttp.ClientError,
         ConnectionError,
     ) as exc:

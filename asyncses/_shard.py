@@ -175,16 +175,22 @@ class ShardSet:
             "client": client.shard_settings(per_child),
         }
         self._shards = [_Shard(settings) for _ in range(children)]
+        # The client's counters add up over its runs: this run's are the growth from here.
+        self._listed_before = client.stats.listed
+        self._listings_before = client.stats.listings
         self._tg: TaskGroup | None = None
         self.running = False  # True once children take work: stand-in workers then retire
 
     async def __aenter__(self) -> ShardSet:
         self._tg = await anyio.create_task_group().__aenter__()
-        for shard in self._shards:
-            try:
-                await shard.start(self._tg)
-            except OSError as exc:
-                get_logger().warning("could not start a lookup process", error=str(exc))
+        # Shielded: a cancellation in the middle would leave the task group open and a child
+        # running with nobody to stop it; starting is quick, and the body sees the cancel.
+        with anyio.CancelScope(shield=True):
+            for shard in self._shards:
+                try:
+                    await shard.start(self._tg)
+                except OSError as exc:
+                    get_logger().warning("could not start a lookup process", error=str(exc))
         return self
 
     async def __aexit__(
@@ -224,9 +230,9 @@ class ShardSet:
 
     async def _large_enough(self) -> bool:
         stats = self._client.stats
-        while stats.listed < self._threshold:
-            if stats.listing_done:
-                return False  # a small run: one process is enough
+        while stats.listed - self._listed_before < self._threshold:
+            if stats.listings > self._listings_before and stats.listings_open == 0:
+                return False  # a small run, listed in full: one process is enough
             await anyio.sleep(0.05)
         if not self.running and any(shard.alive for shard in self._shards):
             self.running = True

@@ -36,18 +36,23 @@ class Summary:
     def add(self, record: Mapping[str, Any]) -> None:
         """Count one record."""
         self.records += 1
-        if record.get("error") is not None:
+        error = record.get("error")
+        if error is not None:
             self.errors += 1
-            self._count("error.code", str(record["error"].get("code")))
+            code = error.get("code") if isinstance(error, Mapping) else None
+            self._count("error.code", str(code or "unknown"))
         for path in COUNTED_FIELDS:
             value = _lookup(record, path)
             if value is not None:
                 self._count(path, str(value))
-        for finding in record.get("findings") or ():
+        findings = record.get("findings")
+        for finding in findings if isinstance(findings, list) else ():
             self._count("findings", str(finding))
         if record.get("type") == "import_job":
             for name in ("ProcessedRecordsCount", "FailedRecordsCount"):
-                self.counts.setdefault(name, Counter())["total"] += int(record.get(name) or 0)
+                value = record.get(name)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    self.counts.setdefault(name, Counter())["total"] += value
 
     def _count(self, path: str, value: str) -> None:
         self.counts.setdefault(path, Counter())[value] += 1

@@ -8,6 +8,7 @@ as the parent on a pool of its own, writes ``[id, record]`` lines on stdout, and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -31,7 +32,11 @@ async def _serve() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_LINE)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    out = sys.stdout.buffer
+    # Writes go through the loop: a full pipe (a busy parent) pauses the writer, not the loop.
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, sys.stdout.buffer
+    )
+    out = asyncio.StreamWriter(transport, protocol, None, loop)
     settings = orjson.loads(await reader.readline())
     client = Client(**settings["client"])
     async with client:
@@ -49,21 +54,10 @@ async def _serve() -> None:
         send, recv = anyio.create_memory_object_stream[bytes](client.concurrency)
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_pool, [items()], [Workers(work, client.concurrency)], send)
-            batch = bytearray()
             async with recv:
-                while True:
-                    try:
-                        batch += await recv.receive()
-                        while True:  # take whatever else is ready before writing
-                            batch += recv.receive_nowait()
-                    except anyio.WouldBlock:
-                        pass
-                    except anyio.EndOfStream:
-                        break
-                    out.write(batch)
-                    out.flush()
-                    batch.clear()
-            out.write(batch)
+                async for line in recv:
+                    out.write(line)
+                    await out.drain()
         stats = client.stats
         out.write(
             orjson.dumps(
@@ -79,7 +73,10 @@ async def _serve() -> None:
                 option=orjson.OPT_APPEND_NEWLINE,
             )
         )
-        out.flush()
+        await out.drain()
+    out.close()
+    with contextlib.suppress(ConnectionError):
+        await out.wait_closed()
 
 
 def main() -> None:
@@ -95,7 +92,11 @@ def main() -> None:
         pass
     try:
         anyio.run(_serve, backend="asyncio", backend_options=options)
-    except BrokenPipeError:
+    except ConnectionError:
+        os._exit(0)  # the parent is gone
+    except BaseExceptionGroup as group:
+        if group.subgroup(lambda exc: not isinstance(exc, (ConnectionError, BaseExceptionGroup))):
+            raise
         os._exit(0)  # the parent is gone
 
 

@@ -50,6 +50,7 @@ EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -251,7 +252,7 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
         if isinstance(value, str):
             value = _ses.scrub(value)
             for secret in secrets:
-                if secret and secret in value:
+                if secret and len(secret) >= 8 and secret in value:
                     value = value.replace(secret, "<redacted>")
             event[key] = value
     return event
@@ -350,14 +351,17 @@ class _Run:
                 f"(the list fields only show {', '.join(sorted(LIST_FINDINGS))})"
             )
         check_output_path(args.output)
+        failed_findings: set[str] = set(getattr(args, "fail_on", []) or [])
         if args.resume:
             if args.output == "-":
                 raise UsageError("--resume needs -o FILE (it resumes that report)")
-            self.plan = await anyio.to_thread.run_sync(plan_resume, args.output, self.record_type)
+            self.plan = await anyio.to_thread.run_sync(
+                plan_resume, args.output, self.record_type, failed_findings
+            )
         output = ReportOutput(args.output, resume=self.plan)
         profiles = _profiles(args)
-        failed_findings: set[str] = set(getattr(args, "fail_on", []) or [])
-        hits = 0
+        hits = self.plan.hits if self.plan is not None else 0  # kept records count too
+        finished = False
         async with AsyncExitStack() as stack:
             clients = [
                 await stack.enter_async_context(
@@ -381,7 +385,7 @@ class _Run:
                                 record.get("findings") or ()
                             ):
                                 hits += 1
-                except (OperationError, ReportError) as exc:
+                except AsyncsesError as exc:
                     self.listing_error = self.listing_error or exc
 
             try:
@@ -392,8 +396,10 @@ class _Run:
                             for client in clients:
                                 consumers.start_soon(consume, client)
                         tg.cancel_scope.cancel()
+                finished = self.signal is None and self.listing_error is None
             finally:
-                await output.close(complete=self.signal is None and self.listing_error is None)
+                # Only a run that finished may leave an empty report in place of an old one.
+                await output.close(complete=finished)
                 progress.stop()
                 if output.opened or self.listing_error is None:
                     self._summary_line(output, clients)
@@ -496,6 +502,29 @@ def _run_async(fn: Callable[[], Any]) -> int:
     return result
 
 
+def _answer(group: BaseExceptionGroup[BaseException]) -> int:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    try:
+        raise exc
+    except (UsageError, ReportError) as error:
+        return _fail(str(error))
+    except OperationError as error:
+        code = EXIT_USAGE if isinstance(error, (EndpointError, AccessError)) else EXIT_ERRORS
+        return _fail(str(error), code)
+    except AsyncsesError as error:
+        return _fail(str(error), EXIT_ERRORS)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        return _fail(f"cannot write the report: {error.strerror or error}", EXIT_ERRORS)
+    except KeyboardInterrupt:
+        return EXIT_SIGNALS[signal.SIGINT]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -518,6 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import-jobs": IMPORT_JOB,
         }[args.command]
         return _run_async(_Run(args, record_type).main)
+    except BaseExceptionGroup as group:
+        # Task groups wrap what they raise: answer for the first real error inside.
+        return _answer(group)
     except (UsageError, ReportError) as exc:
         return _fail(str(exc))
     except OperationError as exc:
@@ -526,6 +558,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_SIGNALS[signal.SIGINT]
     except BrokenPipeError:
-        # stdout closed early (`| head`): not an error of ours.
-        sys.stderr.close()
-        return EXIT_OK
+        # stdout closed early (`| head`): stop quietly, as a shell pipeline expects. Point
+        # stdout at /dev/null so the interpreter's last flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        return _fail(f"cannot write the report: {exc.strerror or exc}", EXIT_ERRORS)

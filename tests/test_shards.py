@@ -90,3 +90,18 @@ def test_processes_must_be_positive() -> None:
     """processes=0 is a usage error."""
     with pytest.raises(asyncses.UsageError, match="processes"):
         asyncses.Client(processes=0)
+
+
+@pytest.mark.usefixtures("low_threshold")
+async def test_a_client_reused_after_an_early_break_finishes_its_next_run(ses: LocalSES) -> None:
+    """Leaving a run between pages does not leave the next run waiting for it."""
+    names = ses.seed_identities(REGION, 60)
+    async with asyncses.Client(
+        regions=[REGION], endpoint_url=ses.url, concurrency=8, page_size=10, processes=2
+    ) as client:
+        async with client.email_identities() as stream:
+            async for _ in stream:
+                break
+        with anyio.fail_after(60):
+            records = [r async for r in client.email_identities()]
+    assert sorted(r["IdentityName"] for r in records) == sorted(names)
