@@ -40,6 +40,8 @@ __all__ = ["Client", "RecordStream"]
 R = TypeVar("R")
 
 DEFAULT_CONCURRENCY = 32
+#: More lookups in flight than this only queue up at the service (and cost memory here).
+MAX_CONCURRENCY = 1000
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_ATTEMPT_TIMEOUT = 30.0
 
@@ -544,8 +546,14 @@ def validate_settings(
     page_size: int,
 ) -> None:
     """Raise :class:`UsageError` naming the first invalid setting."""
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise UsageError(f"concurrency must be a whole number of at least 1, not {concurrency!r}")
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= MAX_CONCURRENCY
+    ):
+        raise UsageError(
+            f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY}, not {concurrency!r}"
+        )
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise UsageError(f"max attempts must be a whole number of at least 1, not {max_attempts!r}")
     if (

@@ -89,7 +89,7 @@ def plan_resume(
             raise ReportError(f"{path}:{number}: not an asyncses record") from None
         if key[0] != record_type:
             raise ReportError(
-                f"{path}:{number}: a {key[0]} record; this run writes {record_type} records"
+                f"{path}:{number}: a record of type {key[0]}; this run writes {record_type} records"
             )
         if record.get("error") is None:
             plan.done.add(key)
@@ -105,6 +105,8 @@ def check_output_path(path: str) -> None:
     """Raise :class:`UsageError` if a report cannot be written at ``path``."""
     if path == "-":
         return
+    if not path:
+        raise UsageError("the output path is empty")
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"output {path!r} is a folder, not a file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -21,6 +22,8 @@ MAX_TAGS: Final = 50
 MAX_KEY_LENGTH: Final = 128
 MAX_VALUE_LENGTH: Final = 256
 _TAG_PUNCTUATION: Final = frozenset("_.:/=+-")
+MAX_POOL_NAME: Final = 64
+_POOL_NAME: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 # str.isspace() also accepts these control characters, which are not Unicode white space.
 _NOT_WHITE_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
 
@@ -115,6 +118,10 @@ def validate_pool(name: str, scaling_mode: str, tags: Mapping[str, str]) -> None
     """Raise :class:`UsageError` if SES would refuse to create this pool."""
     if not name or not name.strip():
         raise UsageError("the pool name must not be empty")
+    if len(name) > MAX_POOL_NAME or not _POOL_NAME.match(name):
+        raise UsageError(
+            f"invalid pool name {name!r}: use 1 to {MAX_POOL_NAME} letters, digits, _ and -"
+        )
     if scaling_mode not in _ses.SCALING_MODES:
         raise UsageError(
             f"invalid scaling mode {scaling_mode!r}: use one of {', '.join(_ses.SCALING_MODES)}"

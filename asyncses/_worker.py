@@ -8,7 +8,6 @@ as the parent on a pool of its own, writes ``[id, record]`` lines on stdout, and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -74,9 +73,7 @@ async def _serve() -> None:
             )
         )
         await out.drain()
-    out.close()
-    with contextlib.suppress(ConnectionError):
-        await out.wait_closed()
+    transport.close()
 
 
 def main() -> None:

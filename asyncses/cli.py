@@ -25,6 +25,7 @@ from . import _ses
 from ._client import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
+    MAX_CONCURRENCY,
     Client,
     RecordStream,
     validate_settings,
@@ -98,7 +99,10 @@ def _processes(text: str) -> int:
 
 
 def _csv(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"no region in {text!r}")
+    return parts
 
 
 def _finding(text: str) -> str:
@@ -130,7 +134,7 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     )
     group.add_argument(
         "--concurrency",
-        type=_whole("concurrency", 1),
+        type=_whole("concurrency", 1, MAX_CONCURRENCY),
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"lookups in flight at once (default {DEFAULT_CONCURRENCY})",
@@ -282,6 +286,11 @@ def configure_logging(level: str) -> None:
 # -- running ---------------------------------------------------------------------------------
 
 
+def _exit_now(signum: int, _frame: Any) -> None:
+    """A signal handler for the second signal: no more cleanup, exit 130/143 now."""
+    os._exit(EXIT_SIGNALS[signal.Signals(signum)])
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     sys.stderr.write(f"asyncses: error: {message}\n")
     return code
@@ -423,15 +432,19 @@ class _Run:
         return _fail(f"the listing stopped early: {exc}", EXIT_ERRORS)
 
     async def _watch_signals(self, scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for received in signals:
-                if self.signal is not None:
-                    os._exit(EXIT_SIGNALS[received])  # a second signal: stop at once
-                self.signal = received
-                structlog.get_logger("asyncses").warning(
-                    "interrupted; flushing the report", signal=received.name
-                )
-                scope.cancel()
+        try:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for received in signals:
+                    self.signal = received
+                    structlog.get_logger("asyncses").warning(
+                        "interrupted; flushing the report", signal=received.name
+                    )
+                    scope.cancel()  # this watcher goes with it: see below
+        finally:
+            if self.signal is not None:
+                # While the run winds down, a second signal stops the process at once.
+                for sig in EXIT_SIGNALS:
+                    signal.signal(sig, _exit_now)
 
     def _summary_line(self, output: ReportOutput, clients: Sequence[Client]) -> None:
         calls = sum(c.stats.calls for c in clients)

@@ -30,7 +30,9 @@ def assert_refused(result_stderr: str, returncode: int, *words: str) -> None:
 @pytest.mark.parametrize(
     ("flags", "words"),
     [
-        (["--concurrency", "0"], ["concurrency", "at least 1"]),
+        (["--concurrency", "0"], ["concurrency", "from 1 to 1000"]),
+        (["--concurrency", "1000000"], ["concurrency", "from 1 to 1000"]),
+        (["--region", ",,"], ["no region"]),
         (["--concurrency", "-3"], ["concurrency"]),
         (["--concurrency", "many"], ["concurrency", "whole number"]),
         (["--concurrency", "2.5"], ["concurrency", "whole number"]),

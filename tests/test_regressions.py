@@ -156,3 +156,12 @@ def test_summary_of_odd_records_is_not_a_traceback() -> None:
     data = summary.to_json()
     assert data["errors"] == 1 and data["counts"]["error.code"] == {"unknown": 1}
     assert data["counts"]["findings"] == {}
+
+
+@pytest.mark.parametrize("name", ["bad name!", "x" * 65, "dots.not.allowed"])
+async def test_pool_names_are_checked_before_any_call(name: str) -> None:
+    """A pool name SES would refuse is a UsageError, raised before the client opens."""
+    from asyncses._pools import validate_pool
+
+    with pytest.raises(asyncses.UsageError, match="invalid pool name"):
+        validate_pool(name, "STANDARD", {})
