@@ -55,8 +55,13 @@ async def _serve() -> None:
             tg.start_soon(run_pool, [items()], [Workers(work, client.concurrency)], send)
             async with recv:
                 async for line in recv:
+                    if transport.is_closing():
+                        tg.cancel_scope.cancel()  # the parent is gone: nobody to answer
+                        break
                     out.write(line)
                     await out.drain()
+        if transport.is_closing():
+            return
         stats = client.stats
         out.write(
             orjson.dumps(
