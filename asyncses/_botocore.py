@@ -67,6 +67,8 @@ def cache_user_agent(client: Any) -> None:
 
 # -- a direct path for one hot read operation ------------------------------------------------
 
+Convert = Callable[[Any], Any]
+
 #: The label value of the botocore call now being made in this task (for the learning hook).
 _LABEL: ContextVar[str | None] = ContextVar("asyncses_label", default=None)
 
@@ -99,7 +101,8 @@ class DirectGet:
         operation: str,
         label: str,
         *,
-        timestamp: Callable[[Any], Any] | None = None,
+        timestamp: Convert = lambda value: value,
+        botocore_answer: Convert = lambda answer: answer,
     ) -> None:
         self._client = client
         self._operation = operation
@@ -107,9 +110,13 @@ class DirectGet:
         self._model = client.meta.service_model.operation_model(operation)
         self._template: tuple[str, str, dict[str, str], dict[str, Any]] | None = None
         self.supported = _direct_shape_ok(self._model)
-        self._timestamp = timestamp
+        # Answers botocore parsed go through ``botocore_answer``; answers parsed here have
+        # their timestamps put through ``timestamp`` after parsing them as botocore does.
+        self._botocore_answer = botocore_answer
         self._convert = (
-            _converter(self._model.output_shape, stamp=self._stamp) if self.supported else None
+            _converter(self._model.output_shape, stamp=lambda v: timestamp(parse_timestamp(v)))
+            if self.supported
+            else None
         )
         if self.supported:
             service_id = client.meta.service_model.service_id.hyphenize()
@@ -154,7 +161,8 @@ class DirectGet:
             finally:
                 _LABEL.reset(token)
             answer.pop("ResponseMetadata", None)
-            return self._stamped(self._model.output_shape, answer) if self._timestamp else answer
+            converted: dict[str, Any] = self._botocore_answer(answer)
+            return converted
         prefix, suffix, headers, context = self._template
         request = AWSRequest(
             method="GET", url=prefix + percent_encode(value) + suffix, headers=dict(headers)
@@ -174,31 +182,10 @@ class DirectGet:
             # Not JSON (an empty or HTML body from a proxy): as botocore's parser has it.
             answer = await self._parse(response, body)
             answer.pop("ResponseMetadata", None)
-            return self._stamped(self._model.output_shape, answer) if self._timestamp else answer
+            converted = self._botocore_answer(answer)
+            return converted
         parsed: dict[str, Any] = self._convert(data) if self._convert is not None else data
         return parsed
-
-    def _stamp(self, value: Any) -> Any:
-        parsed = parse_timestamp(value)
-        return self._timestamp(parsed) if self._timestamp is not None else parsed
-
-    def _stamped(self, shape: Any, value: Any) -> Any:
-        """botocore's own answer with its datetimes passed through ``timestamp``."""
-        if value is None or self._timestamp is None:
-            return value
-        kind = shape.type_name
-        if kind == "timestamp":
-            return self._timestamp(value)
-        if kind == "structure" and isinstance(value, dict):
-            return {
-                k: self._stamped(shape.members[k], v) if k in shape.members else v
-                for k, v in value.items()
-            }
-        if kind == "list":
-            return [self._stamped(shape.member, v) for v in value]
-        if kind == "map":
-            return {k: self._stamped(shape.value, v) for k, v in value.items()}
-        return value
 
     async def _parse(self, response: Any, body: bytes) -> dict[str, Any]:
         """The answer as botocore's own parser reads it."""
@@ -244,9 +231,6 @@ def _no_blobs(shape: Any, seen: set[str]) -> bool:
     if shape.type_name == "map":
         return _no_blobs(shape.value, seen)
     return True
-
-
-Convert = Callable[[Any], Any]
 
 
 def _converter(

@@ -295,7 +295,13 @@ class Client:
             cache_user_agent(client)
             self._clients[region] = client
             for operation, label in _ses.DIRECT_GETS.items():
-                direct = DirectGet(client, operation, label, timestamp=_ses.utc_iso)
+                direct = DirectGet(
+                    client,
+                    operation,
+                    label,
+                    timestamp=_ses.utc_iso,
+                    botocore_answer=_ses.jsonable,
+                )
                 if direct.supported:
                     self._direct[region, operation] = (direct, label)
         if self._include_account:
