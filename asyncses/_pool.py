@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["Workers", "run_pool"]
+__all__ = ["Workers", "first_error", "run_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,7 +63,7 @@ async def run_pool(
                 for source in sources:
                     feeders.start_soon(_feed, source, items_send.clone(), errors)
     except BaseExceptionGroup as group:
-        raise _first(group) from None
+        raise first_error(group) from None
     if errors:
         raise errors[0]
 
@@ -105,8 +105,8 @@ async def _worker(
                 return  # the consumer closed its end
 
 
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of a (nested) exception group."""
+def first_error(group: BaseException) -> BaseException:
+    """The first leaf of a (nested) exception group; any other exception itself."""
     exc: BaseException = group
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]

@@ -42,6 +42,7 @@ from ._exceptions import (
 )
 from ._findings import FINDINGS, LIST_FINDINGS
 from ._output import ReportOutput, ResumePlan, check_output_path, iter_report, plan_resume
+from ._pool import first_error
 from ._pools import parse_tags, validate_pool
 from ._progress import Progress
 from ._records import DEDICATED_IP_POOL, EMAIL_IDENTITY, IMPORT_JOB
@@ -515,27 +516,31 @@ def _run_async(fn: Callable[[], Any]) -> int:
     return result
 
 
-def _answer(group: BaseExceptionGroup[BaseException]) -> int:
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    try:
-        raise exc
-    except (UsageError, ReportError) as error:
-        return _fail(str(error))
-    except OperationError as error:
-        code = EXIT_USAGE if isinstance(error, (EndpointError, AccessError)) else EXIT_ERRORS
-        return _fail(str(error), code)
-    except AsyncsesError as error:
-        return _fail(str(error), EXIT_ERRORS)
-    except BrokenPipeError:
+def _answer(raised: BaseException) -> int:
+    """The exit code, and the one-line message, for the error that ended a command.
+
+    Task groups wrap what they raise: the first real error inside answers for the group.
+    Anything not foreseen here is a bug and goes on, traceback and all.
+    """
+    exc = first_error(raised)
+    if isinstance(exc, (UsageError, ReportError)):
+        return _fail(str(exc))
+    if isinstance(exc, OperationError):
+        code = EXIT_USAGE if isinstance(exc, (EndpointError, AccessError)) else EXIT_ERRORS
+        return _fail(str(exc), code)
+    if isinstance(exc, AsyncsesError):
+        return _fail(str(exc), EXIT_ERRORS)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_SIGNALS[signal.SIGINT]
+    if isinstance(exc, BrokenPipeError):
+        # stdout closed early (`| head`): stop quietly, as a shell pipeline expects. Point
+        # stdout at /dev/null so the interpreter's last flush does not complain again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except OSError as error:
-        return _fail(f"cannot write the report: {error.strerror or error}", EXIT_ERRORS)
-    except KeyboardInterrupt:
-        return EXIT_SIGNALS[signal.SIGINT]
+    if isinstance(exc, OSError):
+        return _fail(f"cannot write the report: {exc.strerror or exc}", EXIT_ERRORS)
+    raise raised
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -560,21 +565,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import-jobs": IMPORT_JOB,
         }[args.command]
         return _run_async(_Run(args, record_type).main)
-    except BaseExceptionGroup as group:
-        # Task groups wrap what they raise: answer for the first real error inside.
-        return _answer(group)
-    except (UsageError, ReportError) as exc:
-        return _fail(str(exc))
-    except OperationError as exc:
-        code = EXIT_USAGE if isinstance(exc, (EndpointError, AccessError)) else EXIT_ERRORS
-        return _fail(str(exc), code)
-    except KeyboardInterrupt:
-        return EXIT_SIGNALS[signal.SIGINT]
-    except BrokenPipeError:
-        # stdout closed early (`| head`): stop quietly, as a shell pipeline expects. Point
-        # stdout at /dev/null so the interpreter's last flush does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
-    except OSError as exc:
-        return _fail(f"cannot write the report: {exc.strerror or exc}", EXIT_ERRORS)
+    except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:
+        return _answer(exc)
