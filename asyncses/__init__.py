@@ -1,4 +1,4 @@
-"""asyncses: concurrent, throttle-safe audits of Amazon SES (API v2) accounts, as NDJSON.
+"""asyncses: concurrent, quota-paced audits of Amazon SES (API v2) accounts, as NDJSON.
 
 ::
 
@@ -9,10 +9,18 @@
             await asyncses.write_ndjson(client.email_identities(), "identities.ndjson")
 
     anyio.run(main)
+
+The package is in layers, imports flowing one way: ``cli`` (the command line) -> ``client``
+(this facade) -> ``reports`` (one module per SES resource) -> ``ses`` (the SES adapter) ->
+``engine`` (pacing, retries, pools, NDJSON; no SES names). ``asyncses.local`` (an embedded
+SES endpoint for demos and tests) stands apart. See ARCHITECTURE.md.
 """
 
-from ._client import Client, RecordStream
-from ._exceptions import (
+import inspect
+
+from ._version import __version__
+from .client import Client, RecordStream
+from .engine.errors import (
     AccessError,
     AlreadyExistsError,
     AsyncsesError,
@@ -20,16 +28,21 @@ from ._exceptions import (
     EndpointError,
     NoCredentialsError,
     NotFoundError,
+    NotServiceError,
     OperationError,
     PaginationError,
     ReportError,
+    ReportWriteError,
     RetryableError,
     ServiceError,
     ThrottledError,
     UsageError,
 )
-from ._findings import FINDINGS
-from ._records import (
+from .engine.retry import CallStats, RetryPolicy
+from .engine.sink import WriteResult, write_ndjson
+from .reports.files import read_report
+from .reports.findings import FINDINGS, Finding
+from .reports.records import (
     DedicatedIpPoolRecord,
     EmailIdentityRecord,
     ErrorInfo,
@@ -37,11 +50,10 @@ from ._records import (
     ItemKey,
     record_key,
 )
-from ._report import WriteResult, write_ndjson
-from ._retry import CallStats, RetryPolicy
-from ._summary import Summary, summarize
-
-__version__ = "0.1.0"
+from .reports.runner import Resume
+from .reports.summary import Summary, summarize
+from .ses.unit import UnreachableError
+from .settings import Settings
 
 __all__ = [
     "FINDINGS",
@@ -55,23 +67,37 @@ __all__ = [
     "EmailIdentityRecord",
     "EndpointError",
     "ErrorInfo",
+    "Finding",
     "ImportJobRecord",
     "ItemKey",
     "NoCredentialsError",
     "NotFoundError",
+    "NotServiceError",
     "OperationError",
     "PaginationError",
     "RecordStream",
     "ReportError",
+    "ReportWriteError",
+    "Resume",
     "RetryPolicy",
     "RetryableError",
     "ServiceError",
+    "Settings",
     "Summary",
     "ThrottledError",
+    "UnreachableError",
     "UsageError",
     "WriteResult",
     "__version__",
+    "read_report",
     "record_key",
     "summarize",
     "write_ndjson",
 ]
+
+# Exported names show as asyncses.X (in reprs, tracebacks and docs), as httpx does.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) or inspect.isfunction(_value):
+        _value.__module__ = "asyncses"
+del _name, _value

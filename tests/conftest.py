@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 
 from .helpers import REGION
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy
 from .helpers import REGION, run_cli

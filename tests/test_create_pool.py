@@ -13,7 +13,7 @@ import pytest
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses._endpoint import DEFAULT_ACCOUNT, LocalSES
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 from asyncses._retry import RetryPolicy
 from asyncses.cli import main
 

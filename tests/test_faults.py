@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 import asyncses
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, ROOT, read_ndjson, run_cli

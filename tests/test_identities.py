@@ -9,7 +9,7 @@ import pytest
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses._endpoint import DEFAULT_ACCOUNT, LocalSES
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, parse_ndjson, read_ndjson, run_cli

@@ -10,7 +10,7 @@ import pytest
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses._endpoint import DEFAULT_ACCOUNT, LocalSES, _extras
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES, _extras
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, parse_ndjson, run_cli

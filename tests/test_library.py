@@ -32,7 +32,7 @@ import pytest
 import structlog
 
 import asyncses
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, ROOT

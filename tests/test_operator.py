@@ -19,7 +19,7 @@ import boto3  # type: ignore[import-untyped]  # no boto3 stubs in the test extra
 import orjson
 import pytest
 
-from asyncses._endpoint import DEFAULT_ACCOUNT, LocalSES
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .helpers import REGION, ROOT, parse_ndjson, read_ndjson, run_cli
 

@@ -9,7 +9,7 @@ from typing import Any
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses._endpoint import DEFAULT_ACCOUNT, LocalSES, _extras
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES, _extras
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, read_ndjson, run_cli

@@ -15,7 +15,7 @@ import pytest
 from moto.sesv2.responses import SESV2Response
 
 import asyncses
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 from asyncses._summary import summarize
 
 from .helpers import REGION, ROOT, read_ndjson, run_cli

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 from asyncses._ses import scrub
 
 from .faultproxy import FaultProxy, Faults

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from asyncses._endpoint import LocalSES
+from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, ROOT

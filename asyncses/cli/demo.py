@@ -1,0 +1,88 @@
+"""``asyncses demo``: audit an embedded local SES v2 endpoint and print what was found."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import AsyncIterable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import aioboto3
+import anyio
+
+from ..client import Client
+from ..engine.errors import UsageError
+from ..engine.sink import write_ndjson
+from ..reports.files import read_report
+from ..reports.summary import render_summary, summarize
+
+REGION = "us-east-1"
+POOLS = 12
+IMPORT_JOBS = 30
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """Start the endpoint, seed it, run the three audits, print summaries, stop it."""
+    from ..local import LocalSES
+
+    out = sys.stdout
+    with tempfile.TemporaryDirectory(prefix="asyncses-demo-") as scratch:
+        folder = Path(args.output_dir or scratch)
+        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        ses = LocalSES()
+        try:
+            await anyio.to_thread.run_sync(ses.start)
+        except RuntimeError as exc:  # moto missing, or the port taken
+            raise UsageError(str(exc)) from None
+        try:
+            ses.seed_identities(REGION, args.identities)
+            ses.seed_pools(REGION, POOLS)
+            ses.seed_import_jobs(REGION, IMPORT_JOBS)
+            out.write(
+                f"Embedded SES v2 endpoint at {ses.url}: {args.identities} identities, "
+                f"{POOLS} dedicated IP pools, {IMPORT_JOBS} import jobs ({REGION})\n\n"
+            )
+            # Dummy credentials of its own: the demo never sends real ones anywhere.
+            session = aioboto3.Session(
+                aws_access_key_id="demo", aws_secret_access_key="demo", region_name=REGION
+            )
+            async with Client(session=session, endpoint_url=ses.url) as client:
+                reports: dict[str, AsyncIterable[Mapping[str, Any]]] = {
+                    "identities.ndjson": client.email_identities(),
+                    "pools.ndjson": client.dedicated_ip_pools(with_ips=True),
+                    "import-jobs.ndjson": client.import_jobs(details=True),
+                }
+                for name, records in reports.items():
+                    path = folder / name
+                    result = await write_ndjson(records, path)
+                    summary = summarize(read_report(path))
+                    out.write(render_summary(summary, "text", title=name))
+                    out.write(f"({result.records} records written)\n")
+                    if name == "identities.ndjson":
+                        _need_a_look(path, out)
+                    out.write("\n")
+                stats = client.stats
+            out.write(
+                f"{stats.calls} API calls, {stats.retries} retries. "
+                + (
+                    f"Reports in {folder}\n"
+                    if args.output_dir
+                    else "Keep the reports with --output-dir DIR.\n"
+                )
+            )
+        finally:
+            await anyio.to_thread.run_sync(ses.stop)
+    return 0
+
+
+def _need_a_look(path: Path, out: TextIO, limit: int = 8) -> None:
+    """The first identities with findings, one line each."""
+    shown = 0
+    for record in read_report(path):
+        if record.get("findings") and shown < limit:
+            if shown == 0:
+                out.write("Identities that need a look:\n")
+            out.write(f"  {record['IdentityName']:<40} {', '.join(record['findings'])}\n")
+            shown += 1

@@ -1,0 +1,413 @@
+"""The public :class:`Client`: sessions, units (accounts in regions), and record streams.
+
+The client is an async context manager with three states (unopened, open, closed). While it
+is open it owns a task group; every record stream it hands out runs its workers inside that
+task group under a cancel scope of its own, so leaving an iteration early (``break``,
+``aclose()``, an exception) cancels the outstanding lookups without touching the host's tasks,
+and closing the client waits for every worker to end.
+
+It is a thin facade: the reports (:mod:`asyncses.reports`) know the resources, the SES
+adapter (:mod:`asyncses.ses`) the calls, the engine (:mod:`asyncses.engine`) the pacing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import aioboto3
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .engine.errors import ClientClosedError, UsageError
+from .engine.log import get_logger
+from .engine.pacing import Pacer
+from .engine.retry import CallStats, RetryPolicy
+from .reports.base import Report
+from .reports.identities import IdentityReport
+from .reports.import_jobs import ImportJobReport
+from .reports.pools import PoolReport, create_pool
+from .reports.records import DedicatedIpPoolRecord, EmailIdentityRecord, ImportJobRecord
+from .reports.runner import Resume, run_report
+from .ses import session as sessions
+from .ses.regions import partition_of, ses_regions
+from .ses.unit import UnitSpec
+from .settings import Settings
+
+__all__ = ["Client", "RecordStream"]
+
+R = TypeVar("R")
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class _Run:
+    """The producing side of a record stream: what its task needs, and nothing more.
+
+    The task must not hold the :class:`RecordStream` itself, or an abandoned stream could
+    never be finalized (and so never cancel its workers) while the task is alive.
+    """
+
+    __slots__ = ("error", "scope")
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.error: BaseException | None = None
+
+    async def __call__(
+        self,
+        run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]],
+        send: MemoryObjectSendStream[R],
+    ) -> None:
+        with self.scope:
+            try:
+                await run(send)
+            except Exception as exc:
+                self.error = exc
+            finally:
+                send.close()
+
+
+class RecordStream(AsyncIterator[R], Generic[R]):
+    """An async iterator of records, produced by workers the client owns.
+
+    Iterate it with ``async for``. Leaving early is safe: ``break`` and the iterator being
+    dropped cancel the outstanding work; ``aclose()`` or ``async with`` do it at once, and so
+    does cancelling the task while it waits for a record (the stream then ends).
+    A listing that fails for good raises its :class:`~asyncses.OperationError` after the
+    records of the items already listed.
+    """
+
+    def __init__(
+        self, client: Client, run: Callable[[MemoryObjectSendStream[R]], Awaitable[None]]
+    ) -> None:
+        self._client = client
+        self._run = run
+        self._recv: MemoryObjectReceiveStream[R] | None = None
+        self._state: _Run | None = None
+
+    def __aiter__(self) -> RecordStream[R]:
+        return self
+
+    async def __anext__(self) -> R:
+        if self._recv is None:
+            self._start()
+        assert self._recv is not None and self._state is not None
+        try:
+            return await self._recv.receive()
+        except anyio.get_cancelled_exc_class():
+            # The consumer is being cancelled: its stream goes with it, now, not whenever
+            # the garbage collector finds it.
+            self._stop()
+            raise
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self._recv.close()
+            if self._state.error is not None:
+                error, self._state.error = self._state.error, None
+                raise error from None
+            raise StopAsyncIteration from None
+
+    def _start(self) -> None:
+        task_group = self._client._task_group()
+        send, recv = anyio.create_memory_object_stream[R](self._client.settings.concurrency)
+        self._recv = recv
+        self._state = _Run()
+        task_group.start_soon(self._state, self._run, send)
+
+    async def aclose(self) -> None:
+        """Stop the work now; records not yet received are dropped."""
+        self._stop()
+        await anyio.lowlevel.checkpoint()
+
+    def _stop(self) -> None:
+        if self._state is not None:
+            self._state.scope.cancel()
+        if self._recv is not None:
+            self._recv.close()
+
+    async def __aenter__(self) -> RecordStream[R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # An abandoned iteration (``break`` out of ``async for``) must not keep its workers.
+        with contextlib.suppress(RuntimeError):  # a closed loop has nothing left to cancel
+            self._stop()
+
+
+class Client:
+    """Audits the SES v2 resources of one or more accounts in one or more regions.
+
+    Use it as ``async with asyncses.Client(...) as client:``. Pass a :class:`Settings`, or
+    its fields as keywords (``Client(regions=["eu-west-1"], concurrency=16)``); ``profile``
+    is short for ``profiles=[profile]``; ``session`` is your own ``aioboto3.Session`` (then
+    no profiles). See :class:`Settings` for every field.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        session: aioboto3.Session | None = None,
+        profile: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        **fields: Any,
+    ) -> None:
+        if profile is not None:
+            fields["profiles"] = (profile,)
+        if settings is not None and fields:
+            settings = settings.replace(**fields)
+        elif settings is None:
+            try:
+                settings = Settings(**fields)
+            except TypeError as exc:
+                raise UsageError(f"Client: {exc}") from None
+        if session is not None and settings.profiles:
+            raise UsageError("pass either profiles or session, not both")
+        self.settings = settings
+        self._session = session
+        self._policy = retry_policy or RetryPolicy(
+            max_attempts=settings.max_attempts,
+            attempt_timeout=settings.attempt_timeout,
+            stall_timeout=settings.stall_timeout,
+        )
+        self._stats = CallStats()
+        #: Pairs of profiles that turned out to be the same account (the second is skipped).
+        self.duplicates: list[tuple[str, str]] = []
+        self._state = _State.UNOPENED
+        self._stack: AsyncExitStack | None = None
+        self._tg: TaskGroup | None = None
+        self._regions: list[str] = []
+        self._accounts: list[tuple[aioboto3.Session, str | None]] = []
+        self._pacers: dict[tuple[str | None, str], Pacer] = {}
+        self._in_flight = anyio.CapacityLimiter(settings.max_in_flight)
+        self._config = sessions.client_config(
+            max_connections=settings.concurrency, read_timeout=settings.attempt_timeout
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def regions(self) -> list[str]:
+        """The regions this client audits (known once it is open)."""
+        return list(self._regions)
+
+    @property
+    def accounts(self) -> list[str | None]:
+        """The accounts this client audits (known once it is open; ``None`` for the one
+        account of a run that does not look up its id)."""
+        return [account for _session, account in self._accounts]
+
+    @property
+    def stats(self) -> CallStats:
+        """Counters of the calls made so far (for progress and summaries)."""
+        return self._stats
+
+    async def __aenter__(self) -> Client:
+        if self._state is not _State.UNOPENED:
+            raise ClientClosedError(f"this Client is {self._state.value}; create a new one")
+        stack = AsyncExitStack()
+        try:
+            await self._open(stack)
+        except BaseException:
+            await stack.aclose()
+            self._state = _State.CLOSED
+            raise
+        self._stack = stack
+        self._state = _State.OPEN
+        return self
+
+    async def _open(self, stack: AsyncExitStack) -> None:
+        settings = self.settings
+        given = self._session is not None
+        if self._session is not None:
+            candidates = [self._session]
+        else:
+            names: Sequence[str | None] = settings.profiles or (None,)
+            candidates = [sessions.make_session(name) for name in names]
+        for session in candidates:
+            await sessions.check_credentials(session)
+        if settings.all_regions:
+            self._regions = list(ses_regions())
+        elif settings.regions:
+            self._regions = list(settings.regions)
+        else:
+            region = sessions.default_region(candidates[0], given=given)
+            if not region:
+                raise UsageError("no region: pass --region or set AWS_REGION")
+            self._regions = [region]
+        if not settings.endpoint_url:
+            for region in self._regions:
+                if partition_of(region) is None:
+                    raise UsageError(
+                        f"SES v2 is not offered in region {region!r} (or botocore does not "
+                        "know it yet): check the name, or pass --endpoint-url"
+                    )
+        if settings.include_account or len(candidates) > 1:
+            labels = settings.profiles or ("",) * len(candidates)
+            seen: dict[str, str] = {}
+            for session, label in zip(candidates, labels, strict=True):
+                account = await sessions.caller_account(
+                    session, self._regions[0], self._config, self._policy
+                )
+                if account in seen:  # two profiles, one account: audit it once
+                    self.duplicates.append((seen[account], label))
+                    get_logger().warning(
+                        "same account twice", account=account, profiles=[seen[account], label]
+                    )
+                    continue
+                seen[account] = label
+                self._accounts.append((session, account))
+        else:
+            self._accounts = [(candidates[0], None)]
+        self._tg = await stack.enter_async_context(anyio.create_task_group())
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel outstanding work, close the HTTP sessions. Idempotent."""
+        if self._state is not _State.OPEN:
+            self._state = _State.CLOSED
+            return
+        self._state = _State.CLOSED
+        assert self._stack is not None and self._tg is not None
+        self._tg.cancel_scope.cancel()
+        await self._stack.aclose()
+
+    def _task_group(self) -> TaskGroup:
+        self._check_open()
+        assert self._tg is not None
+        return self._tg
+
+    def _check_open(self) -> None:
+        if self._state is not _State.OPEN:
+            if self._state is _State.UNOPENED:
+                raise ClientClosedError("use the Client as 'async with Client(...) as client:'")
+            raise ClientClosedError("this Client is closed; create a new one")
+
+    # -- units ---------------------------------------------------------------------------
+
+    def _pacer(self, account: str | None, region: str) -> Pacer:
+        """The pacer of one quota (account and region), shared by every report."""
+        key = (account, region)
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            pacer = self._pacers[key] = Pacer(self.settings.rate)
+        return pacer
+
+    def _units(self) -> list[UnitSpec]:
+        return [
+            UnitSpec(
+                session,
+                region,
+                account=account,
+                endpoint_url=self.settings.endpoint_url,
+                config=self._config,
+                policy=self._policy,
+                pacer=self._pacer(account, region),
+                page_size=self.settings.page_size,
+                stats=self._stats,
+                in_flight=self._in_flight,
+            )
+            for session, account in self._accounts
+            for region in self._regions
+        ]
+
+    def _stream(self, report: Report[R], resume: Resume | None) -> RecordStream[R]:
+        self._check_open()
+        units = self._units()
+        settings = self.settings
+
+        async def run(output: MemoryObjectSendStream[R]) -> None:
+            await run_report(
+                report,
+                units,
+                output,
+                concurrency=settings.concurrency,
+                units_at_once=settings.units_at_once,
+                resume=resume,
+            )
+
+        return RecordStream(self, run)
+
+    # -- reports -------------------------------------------------------------------------
+
+    def email_identities(
+        self, *, list_only: bool = False, resume: Resume | None = None
+    ) -> RecordStream[EmailIdentityRecord]:
+        """Every email identity, looked up with GetEmailIdentity unless ``list_only``.
+
+        ``resume`` leaves out the items it names (see :class:`asyncses.Resume`).
+        """
+        known = resume.dkim if resume is not None else None
+        return self._stream(IdentityReport(list_only=list_only, known=known), resume)
+
+    def dedicated_ip_pools(
+        self, *, with_ips: bool = False, resume: Resume | None = None
+    ) -> RecordStream[DedicatedIpPoolRecord]:
+        """Every dedicated IP pool with its ScalingMode; its IPs too with ``with_ips``."""
+        return self._stream(PoolReport(with_ips=with_ips), resume)
+
+    def import_jobs(
+        self,
+        *,
+        destination_type: str | None = None,
+        details: bool = False,
+        resume: Resume | None = None,
+    ) -> RecordStream[ImportJobRecord]:
+        """Every import job (of one destination type), with GetImportJob fields if ``details``."""
+        report = ImportJobReport(destination_type=destination_type, details=details)
+        return self._stream(report, resume)
+
+    async def create_dedicated_ip_pool(
+        self,
+        name: str,
+        scaling_mode: str = "STANDARD",
+        tags: Mapping[str, str] | None = None,
+        *,
+        region: str | None = None,
+    ) -> DedicatedIpPoolRecord:
+        """Create a dedicated IP pool and return it as GetDedicatedIpPool shows it.
+
+        Everything is validated before any call. Raises :class:`~asyncses.AlreadyExistsError`
+        if a pool of that name exists.
+        """
+        self._check_open()
+        region = region or self._regions[0]
+        session, account = self._accounts[0]
+        spec = UnitSpec(
+            session,
+            region,
+            account=account,
+            endpoint_url=self.settings.endpoint_url,
+            config=self._config,
+            policy=self._policy,
+            pacer=self._pacer(account, region),
+            page_size=self.settings.page_size,
+            stats=self._stats,
+            in_flight=self._in_flight,
+        )
+        async with spec.open() as unit:
+            return await create_pool(unit, name, scaling_mode, tags or {})

@@ -1,0 +1,287 @@
+"""One unit of work: an account in a region, with its own SES client and its own pacer.
+
+A :class:`Unit` is the owner of one quota (SES quotas are per account and region), so it
+owns the :class:`~asyncses.engine.pacing.Pacer` that every call of the unit draws on, of
+every operation. Calls go through aioboto3 and botocore as they are (their events, their
+signing, their parsing), one at a time through the engine's retry policy.
+
+The first call of a unit is its check: a connection that fails, a name that does not
+resolve, or an answer that is not SES's raises :class:`UnreachableError` at once, without
+retries, naming the endpoint; a configuration error should be told within seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from types import TracebackType
+from typing import Any
+
+import aioboto3
+import anyio
+from aiobotocore.config import AioConfig
+
+from ..engine.errors import (
+    EndpointError,
+    NotServiceError,
+    OperationError,
+    RetryableError,
+    UsageError,
+)
+from ..engine.pacing import Pacer
+from ..engine.paginate import paginate
+from ..engine.retry import CallStats, RetryPolicy, call_with_retry
+from . import operations as ops
+from .convert import jsonable
+from .errors import translate_errors
+from .session import FIRST_CALL_TIMEOUT
+
+__all__ = ["Unit", "UnitSpec", "UnreachableError"]
+
+
+class UnreachableError(UsageError):
+    """The first call of a unit could not reach SES: wrong endpoint, a region name that does
+    not resolve, no network, or an endpoint that answers something else. ``cause`` is the
+    call's own error."""
+
+    def __init__(self, message: str, cause: OperationError) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class Unit:
+    """An account in a region: an SES client, a pacer, and paced, retried calls.
+
+    Use as ``async with unit:`` (opens and closes the client). ``account`` is ``None``
+    when the run does not need to know it (one account, no ``include_account``).
+    """
+
+    def __init__(
+        self,
+        session: aioboto3.Session,
+        region: str,
+        *,
+        account: str | None = None,
+        endpoint_url: str | None = None,
+        config: AioConfig,
+        policy: RetryPolicy,
+        pacer: Pacer,
+        page_size: int = ops.MAX_PAGE_SIZE,
+        stats: CallStats | None = None,
+        in_flight: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        self.session = session
+        self.region = region
+        self.account = account
+        self.endpoint_url = endpoint_url
+        self.config = config
+        self.policy = policy
+        self.pacer = pacer
+        self.page_size = page_size
+        self.stats = stats if stats is not None else CallStats()
+        self.in_flight = in_flight
+        self._client: Any = None
+        self._stack: AsyncExitStack | None = None
+        self._checked = False
+
+    @property
+    def endpoint(self) -> str:
+        """The SES endpoint this unit talks to."""
+        if self._client is not None:
+            return str(self._client.meta.endpoint_url)
+        return self.endpoint_url or f"https://email.{self.region}.amazonaws.com"
+
+    async def __aenter__(self) -> Unit:
+        stack = AsyncExitStack()
+        try:
+            self._client = await stack.enter_async_context(
+                self.session.client(
+                    ops.SERVICE,
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=self.config,
+                )
+            )
+        except ValueError as exc:  # an endpoint URL from the environment, say
+            await stack.aclose()
+            raise UsageError(f"cannot create the SES client: {exc}") from None
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+
+    async def call(
+        self, operation: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Call one SES v2 ``operation`` through the pacer and the retry policy.
+
+        The answer is JSON-ready: no ``ResponseMetadata``, datetimes as UTC ISO 8601.
+        Raises an :class:`~asyncses.engine.errors.OperationError` if it fails for good.
+        """
+        if self._client is None:
+            raise RuntimeError("use the Unit as 'async with unit:' first")
+        method = getattr(self._client, ops.method_name(operation))
+        arguments = dict(params or {})
+
+        async def attempt() -> Any:
+            with translate_errors(operation, key):
+                return await method(**arguments)
+
+        if self._checked:
+            answer = await self._retried(attempt, operation, key, self.policy)
+        else:
+            answer = await self._first(attempt, operation, key)
+        result: dict[str, Any] = jsonable(answer)
+        return result
+
+    async def _first(
+        self, attempt: Callable[[], Awaitable[Any]], operation: str, key: str | None
+    ) -> Any:
+        """The unit's first call: connection failures and foreign answers fail at once."""
+        first = RetryPolicy(
+            max_attempts=1,
+            attempt_timeout=min(FIRST_CALL_TIMEOUT, self.policy.attempt_timeout),
+            stall_timeout=self.policy.stall_timeout,
+            sleep=self.policy.sleep,
+            clock=self.policy.clock,
+        )
+        try:
+            answer = await self._retried(attempt, operation, key, first)
+        except (EndpointError, NotServiceError) as exc:
+            raise UnreachableError(
+                f"cannot reach SES at {self.endpoint}: {exc.code}: {exc.message}", exc
+            ) from None
+        except RetryableError:
+            # A 5xx: the service answered, so the endpoint is right. Carry on as usual.
+            self._checked = True
+            return await self._retried(attempt, operation, key, self.policy)
+        self._checked = True
+        return answer
+
+    async def _retried(
+        self,
+        attempt: Callable[[], Awaitable[Any]],
+        operation: str,
+        key: str | None,
+        policy: RetryPolicy,
+    ) -> Any:
+        return await call_with_retry(
+            attempt,
+            policy,
+            operation=operation,
+            key=key,
+            pacer=self.pacer,
+            in_flight=self.in_flight,
+            stats=self.stats,
+        )
+
+    def pages(
+        self,
+        operation: str,
+        items_key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        counted: bool = False,
+    ) -> AsyncIterator[Any]:
+        """The items of every page of a ``NextToken``/``PageSize`` list operation.
+
+        A ``counted`` listing adds its items to ``stats.listed`` as each page arrives and
+        counts in ``stats.listings_open`` until its last page is in, so a progress display
+        knows the total as soon as it can be known.
+        """
+        stats = self.stats
+        page_size = min(self.page_size, ops.PAGE_SIZE_CAPS.get(operation, ops.MAX_PAGE_SIZE))
+        open_ = False
+
+        def close() -> None:
+            nonlocal open_
+            if open_:
+                open_ = False
+                stats.listings_open -= 1
+
+        async def fetch(token: str | None) -> Mapping[str, Any]:
+            page_params = dict(params or {}, PageSize=page_size)
+            if token is not None:
+                page_params["NextToken"] = token
+            page = await self.call(operation, page_params)
+            if counted:
+                stats.listed += len(page.get(items_key) or ())
+                if not page.get("NextToken"):
+                    close()
+            return page
+
+        if not counted:
+            return paginate(fetch, items_key)
+
+        async def items() -> AsyncIterator[Any]:
+            nonlocal open_
+            open_ = True
+            stats.listings += 1
+            stats.listings_open += 1
+            try:
+                async for item in paginate(fetch, items_key):
+                    yield item
+            finally:
+                close()  # failed, abandoned or complete: this listing is over
+
+        return items()
+
+
+class UnitSpec:
+    """An account in a region, before it is opened: what a report runner schedules.
+
+    :meth:`open` gives the :class:`Unit` (an async context manager); ``session`` may be a
+    callable that makes the session when the unit opens (an assumed role, say), so that a
+    failure to get credentials is the unit's failure, reported as that account and region.
+    """
+
+    def __init__(
+        self,
+        session: aioboto3.Session | Callable[[], Awaitable[aioboto3.Session]],
+        region: str,
+        *,
+        account: str | None,
+        endpoint_url: str | None,
+        config: AioConfig,
+        policy: RetryPolicy,
+        pacer: Pacer,
+        page_size: int,
+        stats: CallStats,
+        in_flight: anyio.CapacityLimiter | None,
+    ) -> None:
+        self._session = session
+        self.region = region
+        self.account = account
+        self._options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "config": config,
+            "policy": policy,
+            "pacer": pacer,
+            "page_size": page_size,
+            "stats": stats,
+            "in_flight": in_flight,
+        }
+
+    def open(self) -> AbstractAsyncContextManager[Unit]:
+        """Open the unit: get its session, create its SES client."""
+        return self._open()
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[Unit]:
+        session = self._session
+        if not isinstance(session, aioboto3.Session):
+            session = await session()
+        async with Unit(session, self.region, account=self.account, **self._options) as unit:
+            yield unit
