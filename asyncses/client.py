@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -24,16 +25,25 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .engine.errors import ClientClosedError, UsageError
+from .engine.errors import ClientClosedError, OperationError, UsageError
 from .engine.log import get_logger
 from .engine.pacing import Pacer
+from .engine.pool import run_each
 from .engine.retry import CallStats, RetryPolicy
 from .reports.base import Report
 from .reports.identities import IdentityReport
 from .reports.import_jobs import ImportJobReport
 from .reports.pools import PoolReport, create_pool
-from .reports.records import DedicatedIpPoolRecord, EmailIdentityRecord, ImportJobRecord
+from .reports.records import (
+    ACCOUNT,
+    DedicatedIpPoolRecord,
+    EmailIdentityRecord,
+    ImportJobRecord,
+    UnitErrorRecord,
+    error_info,
+)
 from .reports.runner import Resume, run_report
+from .ses import org
 from .ses import session as sessions
 from .ses.regions import partition_of, ses_regions
 from .ses.unit import UnitSpec
@@ -196,6 +206,7 @@ class Client:
         self._regions: list[str] = []
         self._accounts: list[tuple[aioboto3.Session, str | None]] = []
         self._pacers: dict[tuple[str | None, str], Pacer] = {}
+        self._preamble: list[UnitErrorRecord] = []  # accounts that could not be opened
         self._in_flight = anyio.CapacityLimiter(settings.max_in_flight)
         self._config = sessions.client_config(
             max_connections=settings.concurrency, read_timeout=settings.attempt_timeout
@@ -243,15 +254,16 @@ class Client:
             candidates = [sessions.make_session(name) for name in names]
         for session in candidates:
             await sessions.check_credentials(session)
+        home = sessions.default_region(candidates[0], given=given)
+        partition = (partition_of(home) if home else None) or "aws"
         if settings.all_regions:
-            self._regions = list(ses_regions())
+            self._regions = list(ses_regions(partition))
         elif settings.regions:
             self._regions = list(settings.regions)
         else:
-            region = sessions.default_region(candidates[0], given=given)
-            if not region:
+            if not home:
                 raise UsageError("no region: pass --region or set AWS_REGION")
-            self._regions = [region]
+            self._regions = [home]
         if not settings.endpoint_url:
             for region in self._regions:
                 if partition_of(region) is None:
@@ -259,12 +271,15 @@ class Client:
                         f"SES v2 is not offered in region {region!r} (or botocore does not "
                         "know it yet): check the name, or pass --endpoint-url"
                     )
-        if settings.include_account or len(candidates) > 1:
+        control = home or self._regions[0]  # where STS and Organizations are called
+        if settings.org_role:
+            await self._open_organization(candidates[0], control, partition)
+        elif settings.include_account or len(candidates) > 1:
             labels = settings.profiles or ("",) * len(candidates)
             seen: dict[str, str] = {}
             for session, label in zip(candidates, labels, strict=True):
                 account = await sessions.caller_account(
-                    session, self._regions[0], self._config, self._policy
+                    session, control, self._config, self._policy
                 )
                 if account in seen:  # two profiles, one account: audit it once
                     self.duplicates.append((seen[account], label))
@@ -277,6 +292,55 @@ class Client:
         else:
             self._accounts = [(candidates[0], None)]
         self._tg = await stack.enter_async_context(anyio.create_task_group())
+
+    async def _open_organization(self, base: aioboto3.Session, region: str, partition: str) -> None:
+        """Every ACTIVE account of the organization, each through its assumed role (the
+        credentials' own account through them directly). An account whose role cannot be
+        assumed becomes one ``account`` error record."""
+        settings = self.settings
+        assert settings.org_role is not None
+        caller = await sessions.caller_account(base, region, self._config, self._policy)
+        listed = await org.list_accounts(
+            base,
+            region,
+            self._config,
+            self._policy,
+            include=settings.org_accounts,
+            exclude=settings.org_exclude,
+        )
+        active = [account for account in listed if account.status == "ACTIVE"]
+        for account in listed:
+            if account.status != "ACTIVE":
+                get_logger().info("account skipped", account=account.id, status=account.status)
+        found: dict[str, aioboto3.Session] = {}
+
+        async def open_account(account: org.OrgAccount) -> None:
+            if account.id == caller:
+                found[account.id] = base
+                return
+            arn = org.role_arn(partition, account.id, settings.org_role or "")
+            try:
+                found[account.id] = await org.assume(
+                    base,
+                    arn,
+                    region=region,
+                    config=self._config,
+                    policy=self._policy,
+                    external_id=settings.org_external_id,
+                )
+            except OperationError as exc:
+                if _in_shard(settings, account.id, ""):
+                    self._preamble.append(
+                        {  # no region: the account as a whole could not be reached
+                            "type": ACCOUNT,
+                            "region": "",
+                            "account": account.id,
+                            "error": error_info(exc),
+                        }
+                    )
+
+        await run_each(active, open_account, limit=16)
+        self._accounts = [(found[a.id], a.id) for a in active if a.id in found]
 
     async def __aexit__(
         self,
@@ -318,6 +382,7 @@ class Client:
         return pacer
 
     def _units(self) -> list[UnitSpec]:
+        settings = self.settings
         return [
             UnitSpec(
                 session,
@@ -333,12 +398,15 @@ class Client:
             )
             for session, account in self._accounts
             for region in self._regions
+            if _in_shard(settings, account, region)
         ]
 
     def _stream(self, report: Report[R], resume: Resume | None) -> RecordStream[R]:
         self._check_open()
         units = self._units()
         settings = self.settings
+
+        preamble = list(self._preamble)
 
         async def run(output: MemoryObjectSendStream[R]) -> None:
             await run_report(
@@ -348,6 +416,7 @@ class Client:
                 concurrency=settings.concurrency,
                 units_at_once=settings.units_at_once,
                 resume=resume,
+                preamble=preamble,
             )
 
         return RecordStream(self, run)
@@ -411,3 +480,23 @@ class Client:
         )
         async with spec.open() as unit:
             return await create_pool(unit, name, scaling_mode, tags or {})
+
+
+def shard_of(account: str | None, region: str, shards: int) -> int:
+    """The shard (0 to ``shards - 1``) of an account and region: a stable hash, the same on
+    every machine, so that N copies of a command with ``--shard K/N`` cover everything once.
+    """
+    digest = hashlib.sha256(f"{account or ''}/{region}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def _in_shard(settings: Settings, account: str | None, region: str) -> bool:
+    if settings.shard is not None:
+        k, n = settings.shard
+        if shard_of(account, region, n) != k:
+            return False
+    if settings.job is not None:
+        j, n = settings.job
+        if shard_of(account, f"job:{region}", n) != j:
+            return False
+    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,7 +47,12 @@ class Settings:
     - ``page_size``: PageSize of the list calls (1-1000);
     - ``attempt_timeout``: seconds one attempt may take;
     - ``stall_timeout``: seconds a throttled account and region may go without one request
-      getting through before its calls give up.
+      getting through before its calls give up;
+    - ``org_role``: audit every ACTIVE account of the AWS Organization the credentials can
+      list, by assuming this role (a name) in each; ``org_external_id``,
+      ``org_accounts`` (only these ids) and ``org_exclude`` (not these) go with it;
+    - ``shard``: ``(k, n)`` audits only the accounts x regions whose stable hash falls in
+      shard ``k`` of ``n`` (``0 <= k < n``), so ``n`` copies cover everything once.
     """
 
     regions: tuple[str, ...] = ()
@@ -61,6 +67,14 @@ class Settings:
     page_size: int = ops.MAX_PAGE_SIZE
     attempt_timeout: float = 30.0
     stall_timeout: float = 300.0
+    org_role: str | None = None
+    org_external_id: str | None = None
+    org_accounts: tuple[str, ...] = ()
+    org_exclude: tuple[str, ...] = ()
+    shard: tuple[int, int] | None = None
+    #: ``(j, n)``: this process takes part ``j`` of ``n`` of the units of its shard (what
+    #: ``--jobs`` gives each of its local processes; not for direct use).
+    job: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # Lists and comma-separated strings are accepted and stored as tuples.
@@ -88,6 +102,28 @@ class Settings:
                 raise UsageError(f"{name.replace('_', ' ')} must be a positive number of seconds")
         if self.endpoint_url is not None:
             _check_url(self.endpoint_url)
+        object.__setattr__(self, "org_accounts", _names(self.org_accounts, "account"))
+        object.__setattr__(self, "org_exclude", _names(self.org_exclude, "account"))
+        for account in (*self.org_accounts, *self.org_exclude):
+            if not re.fullmatch(r"\d{12}", account):
+                raise UsageError(f"invalid account id {account!r}: expected 12 digits")
+        if self.org_role is not None:
+            if not re.fullmatch(r"[\w+=,.@/-]{1,512}", self.org_role) or self.org_role.startswith(
+                "arn:"
+            ):
+                raise UsageError(f"invalid role name {self.org_role!r}: give the name, not an ARN")
+            if self.profiles and len(self.profiles) > 1:
+                raise UsageError("--org-role takes one --profile (the organization's)")
+        elif self.org_external_id or self.org_accounts or self.org_exclude:
+            raise UsageError("--org-external-id, --org-accounts and --org-exclude need --org-role")
+        for name in ("shard", "job"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            k, n = value = tuple(value)
+            object.__setattr__(self, name, value)
+            if not (isinstance(k, int) and isinstance(n, int) and 0 <= k < n <= 100_000):
+                raise UsageError(f"invalid {name} {k}/{n}: expected K/N with 0 <= K < N")
 
     @property
     def all_regions(self) -> bool:
@@ -97,6 +133,13 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as JSON (for a child process: ``Settings(**settings.to_json())``)."""
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in dataclasses.asdict(self).items()
+        }
 
 
 def _names(value: Iterable[str] | str, what: str) -> tuple[str, ...]:

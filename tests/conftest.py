@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -43,7 +44,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(autouse=True)
-def reset_structlog() -> Iterator[None]:
-    """The CLI configures structlog when run in-process; undo it after each test."""
+def reset_logging() -> Iterator[None]:
+    """The CLI configures the ``asyncses`` logger when run in-process; undo it after each test."""
+    logger = logging.getLogger("asyncses")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
     yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
     structlog.reset_defaults()

@@ -1,4 +1,4 @@
-"""Helpers for the tests: run the CLI as a user would, read NDJSON."""
+"""Helpers for the tests: run the CLI as a user would, read NDJSON reports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import orjson
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parent.parent
+#: Record types of the lines that describe a run rather than an item (skipped by readers).
+META_TYPES = ("run", "run_end")
 
 
 def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -26,12 +28,18 @@ def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.Compl
     )
 
 
-def read_ndjson(path: Path | str) -> list[dict[str, Any]]:
-    """Every record of an NDJSON file (every line must parse)."""
+def read_lines(path: Path | str) -> list[dict[str, Any]]:
+    """Every line of an NDJSON file, run header and end lines included (each must parse)."""
     with open(path, "rb") as stream:
         return [orjson.loads(line) for line in stream if line.strip()]
 
 
+def read_ndjson(path: Path | str) -> list[dict[str, Any]]:
+    """The records of an NDJSON report (every line must parse; run lines left out)."""
+    return [r for r in read_lines(path) if r.get("type") not in META_TYPES]
+
+
 def parse_ndjson(text: str) -> list[dict[str, Any]]:
-    """Every record of NDJSON text."""
-    return [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    """The records of NDJSON text (run lines left out)."""
+    lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    return [r for r in lines if r.get("type") not in META_TYPES]

@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resume=args.resume,
             fail_on=frozenset(getattr(args, "fail_on", ()) or ()),
             progress=not args.no_progress,
+            jobs=args.jobs,
         )
         return run_async(lambda: run_audit(audit))
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:

@@ -17,11 +17,19 @@ import anyio
 from ..client import Client, RecordStream
 from ..engine.errors import UsageError
 from ..engine.log import get_logger
-from ..reports.files import ReportOutput, RunHeader, check_output_path, partial_path, plan_resume
+from ..reports.files import (
+    ReportOutput,
+    ResumePlan,
+    RunHeader,
+    check_output_path,
+    partial_path,
+    plan_resume,
+)
 from ..reports.findings import LIST_FINDINGS
 from ..reports.records import ACCOUNT, DEDICATED_IP_POOL, EMAIL_IDENTITY, IMPORT_JOB, LISTING
 from ..settings import Settings
 from . import exits
+from .jobs import ChildFailed, children
 from .progress import Progress
 
 __all__ = ["Audit", "run_audit"]
@@ -45,6 +53,10 @@ class Audit:
     resume: bool = False
     fail_on: frozenset[str] = frozenset()
     progress: bool = True
+    #: Local processes to run the units in (``--jobs``).
+    jobs: int = 1
+    #: No summary line on stderr (a ``--jobs`` child: its parent says it all).
+    quiet: bool = False
 
     def header(self, client: Client | None = None) -> RunHeader:
         """The run header of this audit's report."""
@@ -60,6 +72,7 @@ class Audit:
             profiles=settings.profiles,
             regions=tuple(sorted(regions)),
             endpoint=settings.endpoint_url,
+            shard=f"{settings.shard[0]}/{settings.shard[1]}" if settings.shard else None,
         )
 
     def validate(self) -> None:
@@ -72,6 +85,8 @@ class Audit:
             )
         if self.resume and self.output == "-":
             raise UsageError("--resume needs -o FILE (it resumes that report)")
+        if self.resume and self.jobs > 1:
+            raise UsageError("--resume runs in one process: drop --jobs")
         check_output_path(self.output)
 
 
@@ -125,8 +140,7 @@ class _Run:
                 with progress, anyio.CancelScope() as scope:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(self._watch_signals, scope)
-                        stream = _stream(client, audit, plan.resume if plan else None)
-                        async with stream as records:
+                        async with self._records(client, plan) as records:
                             async for record in records:
                                 await output.write(record)
                                 progress.advance(record)
@@ -143,7 +157,10 @@ class _Run:
                 await output.abandon(discard=True)
                 error = self.unit_errors[0]["error"]
                 return exits.fail(f"{error['operation']}: {error['code']}: {error['message']}")
-            result = await output.finish()
+            stats = client.stats
+            result = await output.finish(
+                {"calls": stats.calls, "retries": stats.retries, "throttles": stats.throttles}
+            )
             self._summary_line(output, client)
         if result.errors:
             return exits.ERRORS
@@ -154,6 +171,15 @@ class _Run:
             )
             return exits.ERRORS
         return exits.OK
+
+    def _records(self, client: Client, plan: ResumePlan | None) -> Any:
+        """The records: from this process's client, or from ``--jobs`` children."""
+        audit = self.audit
+        if audit.jobs > 1:
+            return children(
+                audit.settings, audit.record_type, audit.options, audit.jobs, client.stats
+            )
+        return _stream(client, audit, plan.resume if plan else None)
 
     def _note(self, record: Mapping[str, Any]) -> None:
         kind = record.get("type")
@@ -216,4 +242,7 @@ def _exit_now(signum: int, _frame: Any) -> None:
 async def run_audit(audit: Audit) -> int:
     """Run one audit; return its exit code. Errors that end it propagate (see
     :func:`asyncses.cli.exits.answer`)."""
-    return await _Run(audit).main()
+    try:
+        return await _Run(audit).main()
+    except ChildFailed as exc:  # a --jobs process said why on stderr
+        return exc.code

@@ -74,6 +74,18 @@ def csv(text: str) -> list[str]:
     return parts
 
 
+def shard(text: str) -> tuple[int, int]:
+    """An argparse type: ``K/N`` with ``0 <= K < N``."""
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shard must be K/N, not {text!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"shard {text}: K must be from 0 to N-1")
+    return k, n
+
+
 def finding(text: str) -> str:
     """An argparse type: a finding code."""
     code = text.strip().upper()
@@ -112,6 +124,37 @@ def add_aws_options(parser: argparse.ArgumentParser, *, single: bool = False) ->
         metavar="URL",
         help="SES endpoint (or AWS_ENDPOINT_URL_SESV2); STS and other services keep "
         "AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL",
+    )
+    if single:
+        return
+    group = parser.add_argument_group("organization")
+    group.add_argument(
+        "--org-role",
+        metavar="ROLE",
+        help="audit every ACTIVE account of the AWS Organization by assuming this role "
+        "(a name) in each; run with the management or a delegated administrator account",
+    )
+    group.add_argument("--org-external-id", metavar="ID", help="ExternalId for --org-role")
+    group.add_argument(
+        "--org-accounts", type=csv, metavar="ID,...", help="only these accounts of the organization"
+    )
+    group.add_argument(
+        "--org-exclude", type=csv, metavar="ID,...", help="not these accounts of the organization"
+    )
+    group = parser.add_argument_group("scale")
+    group.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="audit only shard K (0 to N-1) of the accounts x regions; N copies on N machines "
+        "cover everything once (e.g. --shard $AWS_BATCH_JOB_ARRAY_INDEX/8)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=whole("jobs", 1, 64),
+        default=1,
+        metavar="N",
+        help="run the accounts x regions in N local processes, whole units each (default 1)",
     )
 
 
@@ -188,9 +231,20 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "profiles": profiles or (),
         "endpoint_url": args.endpoint_url,
     }
-    for name in ("concurrency", "rate", "max_attempts", "page_size"):
+    for name in (
+        "concurrency",
+        "rate",
+        "max_attempts",
+        "page_size",
+        "org_role",
+        "org_external_id",
+        "shard",
+    ):
         if getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)
+    for name in ("org_accounts", "org_exclude"):
+        if getattr(args, name, None):
+            fields[name] = tuple(getattr(args, name))
     return Settings(**fields)
 
 

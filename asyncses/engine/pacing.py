@@ -6,9 +6,9 @@ from the 429s alone and sends just under it. It is shared by every worker (and e
 operation) that draws on the same quota.
 
 How it paces
-    Slots are handed out one at a time, in arrival order, ``1 / rate`` apart. A caller that
-    waits for its slot is woken whenever the rate changes, so a cut takes effect at once
-    rather than after the slots already promised at the old rate.
+    Slots are handed out one at a time, in arrival order, ``1 / rate`` apart, each worked out
+    when it is due (not promised ahead), so a cut takes effect at the next slot rather than
+    after slots already promised at the old rate.
 
 How it learns (adaptive mode)
     *A cautious start.* The rate starts at ``initial_rate`` and doubles every
@@ -195,7 +195,6 @@ class Pacer:
         self._next = now  # the earliest time the next slot may be handed out
         self._paused_until = now
         self._lock = anyio.Lock()
-        self._changed = anyio.Event()
         self._started = False
         # -- the start phase: its rate, when that last grew, by what factor it grows
         self._starting = True
@@ -224,6 +223,11 @@ class Pacer:
     def fixed(self) -> bool:
         """True when the rate was given, not learned."""
         return self._fixed is not None
+
+    @property
+    def measuring(self) -> bool:
+        """True while a congestion event is being measured (the pace is held steady)."""
+        return self._event is not None
 
     @property
     def quota(self) -> float | None:
@@ -276,22 +280,16 @@ class Pacer:
                 if now >= due:
                     self._grant(now)
                     return now
-                self._changed = anyio.Event()
                 wait = due - now
                 if self._event is not None:  # wake when the measurement is due to end
                     wait = min(wait, max(0.0, self._event_end() - now))
-                with anyio.move_on_after(wait):
-                    await self._changed.wait()
+                await self._sleep(wait)
 
     def _grant(self, now: float) -> None:
         interval = 1.0 / self.rate(now)
         # A slot taken a little late (timer slack) does not push the schedule back.
         self._next = max(self._next, now - interval) + interval
         self.stats.sent += 1
-
-    def _wake(self) -> None:
-        """The rate or a pause changed: the waiting caller works out its slot again."""
-        self._changed.set()
 
     # -- learning -------------------------------------------------------------------------
 
@@ -316,7 +314,6 @@ class Pacer:
         self.stats.throttles += 1
         if retry_after is not None and retry_after > 0:
             self._paused_until = max(self._paused_until, now + min(retry_after, MAX_RETRY_AFTER))
-            self._wake()
         if self._fixed is not None or sent_at < self._settled:
             return  # fixed, or sent before the last event ended: that event answered it
         if self._event is not None:
@@ -338,7 +335,6 @@ class Pacer:
         if self._starting and self._start_factor == 2.0:
             pace = max(self._min_rate, pace * self._exit_cut)  # far above, maybe: halve
         self._event = _Event(now, pace, self._latency)
-        self._wake()
 
     def _event_end(self) -> float:
         assert self._event is not None
@@ -376,7 +372,6 @@ class Pacer:
                 self._start_factor = self._climb_factor
             else:
                 self._cut_at += now - event.start  # resume where the event stopped it
-            self._wake()
             return
         self._cut(now, self._learn(*sample), event.pace)
 
@@ -408,7 +403,6 @@ class Pacer:
         get_logger().info(
             "pace set", rate=round(self._base, 3), quota=round(quota, 3), hold=round(self._hold, 1)
         )
-        self._wake()
 
 
 class _Window:

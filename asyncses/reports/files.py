@@ -305,9 +305,31 @@ class ReportOutput:
         """Start the partial file (or continue an interrupted run's), holding its lock."""
         await anyio.to_thread.run_sync(self._open)
 
+    @property
+    def direct(self) -> bool:
+        """True for standard output and special files (a device, a pipe): written as the
+        records come, with nothing to rename (and no device to replace)."""
+        if self.path == "-":
+            return True
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return False
+        return not stat.S_ISREG(mode)
+
     def _open(self) -> None:
         if self.path == "-":
             self._writer = NdjsonWriter(sys.stdout.buffer, name="<stdout>")
+            self._writer.write_line(encode(self.header.to_json()), count=False)
+            return
+        if self.direct:
+            if self.plan is not None:
+                raise UsageError(f"cannot resume {self.path}: not a regular file")
+            try:
+                device = open(self.path, "wb")  # noqa: SIM115  # the writer closes it
+            except OSError as exc:
+                raise ReportWriteError(self.path, exc.strerror or str(exc)) from None
+            self._writer = NdjsonWriter(device, name=self.path, close=True)
             self._writer.write_line(encode(self.header.to_json()), count=False)
             return
         continuing = self.plan is not None and self.plan.partial
@@ -330,14 +352,16 @@ class ReportOutput:
         if record.get("error") is not None:
             self.new.errors += 1
 
-    async def finish(self) -> WriteResult:
-        """The run is over: close, and put the report in place. Returns what it holds."""
+    async def finish(self, stats: Mapping[str, Any] | None = None) -> WriteResult:
+        """The run is over: close, and put the report in place. Returns what it holds.
+        ``stats`` (calls, retries, throttles) go into the end line."""
         writer, self._writer = self._writer, None
         assert writer is not None, "open() first"
         end = {"type": RUN_END, "records": self.new.records, "errors": self.new.errors}
+        end.update(stats or {})
         result = self.new
         with anyio.CancelScope(shield=True):
-            if self.path == "-":
+            if self.direct:
                 writer.write_line(encode(end), count=False)
                 await writer.aclose()
                 return result
@@ -367,7 +391,7 @@ class ReportOutput:
                         discard = True
                         raise
             finally:
-                if discard and self.path != "-":
+                if discard and not self.direct:
                     await anyio.to_thread.run_sync(self._discard)
 
     def _discard(self) -> None:

@@ -62,7 +62,6 @@ FINDINGS: Final[Mapping[str, Finding]] = {
             "SES refuses to send from an identity that is not verified",
             "publish the DNS records (domain) or click the link (address); "
             "CreateEmailIdentity again if verification failed for good",
-            scoutsuite="ses-identity-not-verified",
         ),
         Finding(
             DKIM_NOT_VERIFIED,

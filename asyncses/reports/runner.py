@@ -66,9 +66,15 @@ async def run_report(
     concurrency: int,
     units_at_once: int,
     resume: Resume | None = None,
+    preamble: Sequence[Any] = (),
 ) -> None:
-    """Send the records of ``report`` in every unit to ``output``, then close it."""
+    """Send the records of ``report`` in every unit to ``output``, then close it.
+
+    ``preamble`` holds records to send first (accounts that could not be opened at all).
+    """
     async with output:
+        for record in preamble:
+            await output.send(record)
 
         async def one(source: UnitSource) -> None:
             with structlog.contextvars.bound_contextvars(

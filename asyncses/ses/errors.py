@@ -109,6 +109,8 @@ def translate_errors(operation: str, key: str | None = None) -> Iterator[None]:
         ) from None
     except botocore.exceptions.ParamValidationError as exc:
         raise UsageError(f"{operation}: {exc}") from None
+    except botocore.exceptions.BotoCoreError as exc:  # a region or profile setting, say
+        raise UsageError(f"{operation}: {scrub(str(exc))}") from None
 
 
 def _from_client_error(
