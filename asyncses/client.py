@@ -13,6 +13,7 @@ adapter (:mod:`asyncses.ses`) the calls, the engine (:mod:`asyncses.engine`) the
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -30,19 +31,31 @@ from .engine.log import get_logger
 from .engine.pacing import Pacer
 from .engine.pool import run_each
 from .engine.retry import CallStats, RetryPolicy
+from .reports.account import AccountReport
 from .reports.base import Report
+from .reports.configuration_sets import ConfigurationSetReport
+from .reports.contact_lists import ContactListReport
 from .reports.identities import IdentityReport
 from .reports.import_jobs import ImportJobReport
 from .reports.pools import PoolReport, create_pool
 from .reports.records import (
     ACCOUNT,
+    ConfigurationSetRecord,
+    ContactListRecord,
+    ContactRecord,
+    CustomVerificationTemplateRecord,
     DedicatedIpPoolRecord,
     EmailIdentityRecord,
+    EmailTemplateRecord,
     ImportJobRecord,
+    SesAccountRecord,
+    SuppressedDestinationRecord,
     UnitErrorRecord,
     error_info,
 )
 from .reports.runner import Resume, run_report
+from .reports.suppressions import SuppressionReport
+from .reports.templates import TemplateReport
 from .ses import org
 from .ses import session as sessions
 from .ses.regions import partition_of, ses_regions
@@ -449,6 +462,46 @@ class Client:
         """Every import job (of one destination type), with GetImportJob fields if ``details``."""
         report = ImportJobReport(destination_type=destination_type, details=details)
         return self._stream(report, resume)
+
+    def account(
+        self, *, quota_threshold: float = 0.8, resume: Resume | None = None
+    ) -> RecordStream[SesAccountRecord]:
+        """The account's SES standing in every account and region (GetAccount): production
+        access, sending, enforcement, quota; QUOTA_NEARLY_USED from ``quota_threshold`` of
+        the daily quota on."""
+        return self._stream(AccountReport(quota_threshold=quota_threshold), resume)
+
+    def configuration_sets(
+        self, *, resume: Resume | None = None
+    ) -> RecordStream[ConfigurationSetRecord]:
+        """Every configuration set with its event destinations and findings."""
+        return self._stream(ConfigurationSetReport(), resume)
+
+    def suppressions(
+        self,
+        *,
+        reasons: Sequence[str] = (),
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        details: bool = False,
+        resume: Resume | None = None,
+    ) -> RecordStream[SuppressedDestinationRecord]:
+        """Every address on the suppression list (of ``reasons``, last updated between
+        ``since`` and ``until``); ``details`` adds GetSuppressedDestination's attributes."""
+        report = SuppressionReport(reasons=reasons, since=since, until=until, details=details)
+        return self._stream(report, resume)
+
+    def contact_lists(
+        self, *, contacts: bool = False, resume: Resume | None = None
+    ) -> RecordStream[ContactListRecord | ContactRecord]:
+        """Every contact list with its topics; with ``contacts``, every contact too."""
+        return self._stream(ContactListReport(contacts=contacts), resume)
+
+    def templates(
+        self, *, resume: Resume | None = None
+    ) -> RecordStream[EmailTemplateRecord | CustomVerificationTemplateRecord]:
+        """Every email template and custom verification email template."""
+        return self._stream(TemplateReport(), resume)
 
     async def create_dedicated_ip_pool(
         self,

@@ -75,8 +75,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _options(args: Any) -> dict[str, Any]:
     """The report options of an audit command (they go into the run header)."""
-    if args.command == "identities":
+    command = args.command
+    if command == "identities":
         return {"list_only": bool(args.list_only)}
-    if args.command == "pools":
+    if command == "pools":
         return {"with_ips": bool(args.with_ips)}
-    return {"destination_type": args.destination_type, "details": bool(args.details)}
+    if command == "import-jobs":
+        return {"destination_type": args.destination_type, "details": bool(args.details)}
+    if command == "account":
+        return {"quota_threshold": args.quota_threshold}
+    if command == "suppressions":
+        return {
+            "reasons": sorted(set(args.reason)),
+            "since": args.since,
+            "until": args.until,
+            "details": bool(args.details),
+        }
+    if command == "contact-lists":
+        return {"contacts": bool(args.contacts)}
+    return {}

@@ -5,6 +5,7 @@ through :func:`run_audit`.
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sys
 import time
@@ -26,7 +27,18 @@ from ..reports.files import (
     plan_resume,
 )
 from ..reports.findings import LIST_FINDINGS
-from ..reports.records import ACCOUNT, DEDICATED_IP_POOL, EMAIL_IDENTITY, IMPORT_JOB, LISTING
+from ..reports.records import (
+    ACCOUNT,
+    CONFIGURATION_SET,
+    CONTACT_LIST,
+    DEDICATED_IP_POOL,
+    EMAIL_IDENTITY,
+    EMAIL_TEMPLATE,
+    IMPORT_JOB,
+    LISTING,
+    SES_ACCOUNT,
+    SUPPRESSED_DESTINATION,
+)
 from ..settings import Settings
 from . import exits
 from .jobs import ChildFailed, children
@@ -39,6 +51,11 @@ COMMANDS: Mapping[str, str] = {
     "identities": EMAIL_IDENTITY,
     "pools": DEDICATED_IP_POOL,
     "import-jobs": IMPORT_JOB,
+    "account": SES_ACCOUNT,
+    "configuration-sets": CONFIGURATION_SET,
+    "suppressions": SUPPRESSED_DESTINATION,
+    "contact-lists": CONTACT_LIST,
+    "templates": EMAIL_TEMPLATE,
 }
 
 
@@ -92,15 +109,38 @@ class Audit:
 
 def _stream(client: Client, audit: Audit, resume: Any) -> RecordStream[Any]:
     options = audit.options
-    if audit.record_type == EMAIL_IDENTITY:
+    kind = audit.record_type
+    if kind == EMAIL_IDENTITY:
         return client.email_identities(list_only=bool(options.get("list_only")), resume=resume)
-    if audit.record_type == DEDICATED_IP_POOL:
+    if kind == DEDICATED_IP_POOL:
         return client.dedicated_ip_pools(with_ips=bool(options.get("with_ips")), resume=resume)
-    return client.import_jobs(
-        destination_type=options.get("destination_type"),
-        details=bool(options.get("details")),
-        resume=resume,
-    )
+    if kind == IMPORT_JOB:
+        return client.import_jobs(
+            destination_type=options.get("destination_type"),
+            details=bool(options.get("details")),
+            resume=resume,
+        )
+    if kind == SES_ACCOUNT:
+        return client.account(
+            quota_threshold=float(options.get("quota_threshold", 0.8)), resume=resume
+        )
+    if kind == CONFIGURATION_SET:
+        return client.configuration_sets(resume=resume)
+    if kind == SUPPRESSED_DESTINATION:
+        return client.suppressions(
+            reasons=options.get("reasons") or (),
+            since=_when(options.get("since")),
+            until=_when(options.get("until")),
+            details=bool(options.get("details")),
+            resume=resume,
+        )
+    if kind == CONTACT_LIST:
+        return client.contact_lists(contacts=bool(options.get("contacts")), resume=resume)
+    return client.templates(resume=resume)
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
 
 
 class _Run:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -252,6 +253,45 @@ def _flat(groups: Sequence[Sequence[str]] | None) -> list[str]:
     return [item for group in groups or () for item in group]
 
 
+def _add_fail_on(group: Any, what: str) -> None:
+    record_type = {"identity": "email_identity", "configuration set": "configuration_set"}.get(
+        what, "ses_account"
+    )
+    codes = [code for code, f in FINDINGS.items() if record_type in f.types]
+    group.add_argument(
+        "--fail-on",
+        action="append",
+        type=finding,
+        default=[],
+        metavar="CODE",
+        help=f"exit 1 if any {what} has this finding; repeat for several ({', '.join(codes)})",
+    )
+
+
+def share(text: str) -> float:
+    """An argparse type: a number above 0 and at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, not {text}")
+    return value
+
+
+def when(text: str) -> str:
+    """An argparse type: an ISO 8601 date or time (UTC unless it says otherwise)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS): {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
 def _command(
     sub: Any, name: str, summary: str, description: str, examples: Sequence[str]
 ) -> argparse.ArgumentParser:
@@ -336,6 +376,103 @@ def build_parser() -> Parser:
     group = p.add_argument_group("import jobs")
     group.add_argument("--destination-type", choices=ops.IMPORT_DESTINATION_TYPES, type=str.upper)
     group.add_argument("--details", action="store_true", help="add GetImportJob fields")
+
+    p = _command(
+        sub,
+        "account",
+        "the account's SES standing in each region",
+        "Calls GetAccount in every account and region: production access (or the sandbox), "
+        "sending enabled, enforcement status, the send quota and what was sent in the last "
+        "24 hours, suppression and VDM settings. Findings: SANDBOX, SENDING_PAUSED, "
+        "ENFORCEMENT_PROBATION, ENFORCEMENT_SHUTDOWN, QUOTA_NEARLY_USED.",
+        [
+            "asyncses account --region all",
+            "asyncses account --org-role AuditRole --region all --fail-on SANDBOX",
+        ],
+    )
+    add_aws_options(p)
+    add_engine_options(p)
+    _add_output_options(p)
+    group = p.add_argument_group("account")
+    group.add_argument(
+        "--quota-threshold",
+        type=share,
+        default=0.8,
+        metavar="SHARE",
+        help="QUOTA_NEARLY_USED from this share of the daily quota on (default 0.8)",
+    )
+    _add_fail_on(group, "account")
+
+    p = _command(
+        sub,
+        "configuration-sets",
+        "audit every configuration set",
+        "Lists every configuration set (ListConfigurationSets) and looks each up "
+        "(GetConfigurationSet, GetConfigurationSetEventDestinations). Findings: "
+        "NO_BOUNCE_COMPLAINT_DESTINATION, TLS_OPTIONAL, REPUTATION_METRICS_OFF, "
+        "SENDING_DISABLED.",
+        ["asyncses configuration-sets --region eu-west-1 -o configuration-sets.ndjson"],
+    )
+    add_aws_options(p)
+    add_engine_options(p)
+    _add_output_options(p)
+    _add_fail_on(p.add_argument_group("configuration sets"), "configuration set")
+
+    p = _command(
+        sub,
+        "suppressions",
+        "export the suppression list",
+        "Lists the account's suppression list (ListSuppressedDestinations), one record per "
+        "address, in constant memory however long it is; filter by reason and by when the "
+        "address was last updated. --details adds GetSuppressedDestination (the message "
+        "and feedback ids) per address.",
+        [
+            "asyncses suppressions --region us-east-1 -o suppressions.ndjson",
+            "asyncses suppressions --reason COMPLAINT --since 2026-01-01",
+        ],
+    )
+    add_aws_options(p)
+    add_engine_options(p)
+    _add_output_options(p)
+    group = p.add_argument_group("suppressions")
+    group.add_argument(
+        "--reason",
+        action="append",
+        choices=ops.SUPPRESSION_REASONS,
+        type=str.upper,
+        default=[],
+        help="only this reason; repeat for both",
+    )
+    group.add_argument("--since", type=when, metavar="TIME", help="last updated at or after")
+    group.add_argument("--until", type=when, metavar="TIME", help="last updated at or before")
+    group.add_argument("--details", action="store_true", help="add GetSuppressedDestination")
+
+    p = _command(
+        sub,
+        "contact-lists",
+        "report every contact list",
+        "Lists every contact list (ListContactLists) with its topics (GetContactList); "
+        "--contacts adds one record per contact of each list (ListContacts, paginated).",
+        ["asyncses contact-lists --contacts -o contacts.ndjson"],
+    )
+    add_aws_options(p)
+    add_engine_options(p)
+    _add_output_options(p)
+    p.add_argument_group("contact lists").add_argument(
+        "--contacts", action="store_true", help="add every contact of each list"
+    )
+
+    p = _command(
+        sub,
+        "templates",
+        "report every template",
+        "Lists every email template (ListEmailTemplates, GetEmailTemplate) and every "
+        "custom verification email template.",
+        ["asyncses templates --region us-east-1"],
+    )
+    add_aws_options(p)
+    add_engine_options(p)
+    _add_output_options(p)
 
     p = _command(
         sub,

@@ -17,7 +17,7 @@ the items already listed, then raises that error.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -32,12 +32,13 @@ R = TypeVar("R")
 
 async def run_pool(
     source: AsyncIterable[T],
-    work: Callable[[T], Awaitable[Iterable[R]]],
+    work: Callable[[T], Awaitable[Iterable[R]] | AsyncGenerator[R, None]],
     workers: int,
     output: MemoryObjectSendStream[R],
 ) -> None:
     """Run ``work`` on every item of ``source`` with ``workers`` tasks; send every result it
-    returns (none, one or several per item) to ``output`` (closed at the end)."""
+    gives (none, one or several per item: a list, or an async iterator for many) to
+    ``output`` (closed at the end)."""
     if workers < 1:
         raise ValueError("the pool needs at least one worker")
     items_send, items_recv = anyio.create_memory_object_stream[T](workers)
@@ -75,15 +76,21 @@ async def _feed(
 async def _worker(
     items: MemoryObjectReceiveStream[T],
     output: MemoryObjectSendStream[R],
-    work: Callable[[T], Awaitable[Iterable[R]]],
+    work: Callable[[T], Awaitable[Iterable[R]] | AsyncGenerator[R, None]],
 ) -> None:
     async with items, output:
         async for item in items:
-            for result in await work(item):
-                try:
-                    await output.send(result)
-                except anyio.BrokenResourceError:
-                    return  # the consumer closed its end
+            results = work(item)
+            try:
+                if isinstance(results, AsyncGenerator):
+                    async with aclosing(results):
+                        async for result in results:
+                            await output.send(result)
+                else:
+                    for result in await results:
+                        await output.send(result)
+            except anyio.BrokenResourceError:
+                return  # the consumer closed its end
 
 
 async def run_each(jobs: Iterable[T], run: Callable[[T], Awaitable[Any]], *, limit: int) -> None:

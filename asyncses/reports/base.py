@@ -7,7 +7,7 @@ SES adapter's classes: anything that can call an operation and list its pages se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -79,9 +79,14 @@ class UnitJob(Generic[R]):
         """The item's name or id (the last part of its key)."""
         raise NotImplementedError
 
-    async def records(self, item: Any) -> Sequence[R]:
+    def key_type(self, item: Any) -> str:
+        """The record type of the item's key (a job that lists several kinds says which)."""
+        return self.record_type
+
+    def records(self, item: Any) -> Awaitable[Sequence[R]] | AsyncGenerator[R, None]:
         """The records ``item`` makes now. Never raises for a failed lookup: the record
-        carries the error."""
+        carries the error. (A job whose items make very many records, such as a contact
+        list's contacts, returns an async iterator of them instead.)"""
         raise NotImplementedError
 
     def leftovers(self) -> Sequence[R]:

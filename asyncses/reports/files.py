@@ -39,7 +39,16 @@ from .._version import __version__
 from ..engine.errors import ReportError, ReportWriteError, UsageError
 from ..engine.sink import NdjsonWriter, WriteResult, encode
 from .findings import DomainDkim, domain_dkim
-from .records import EMAIL_IDENTITY, EmailIdentityRecord, ItemKey, answer, record_key
+from .records import (
+    ACCOUNT,
+    EMAIL_IDENTITY,
+    LISTING,
+    EmailIdentityRecord,
+    ItemKey,
+    answer,
+    item_key,
+    record_key,
+)
 from .runner import Resume
 
 __all__ = [
@@ -234,7 +243,7 @@ def plan_resume(
             key = record_key(record)
         except (KeyError, ValueError):
             raise ReportError(f"{plan.source}:{number}: not an asyncses record") from None
-        if record.get("error") is not None or key[0] != header.record_type:
+        if record.get("error") is not None or key[0] in (ACCOUNT, LISTING):
             plan.retried += 1
             continue
         plan.done.add(key)
@@ -421,7 +430,8 @@ class ReportOutput:
                     key = record_key(record)
                     if key not in resume.skip or key in seen:
                         continue
-                    if key not in resume.seen and (key[1], key[2]) in resume.listed:
+                    item = item_key(record)
+                    if item not in resume.seen and (key[1], key[2]) in resume.listed:
                         continue  # gone since: not listed any more
                     seen.add(key)
                     out.write(raw)

@@ -37,6 +37,16 @@ DKIM_SIGNING_DISABLED: Final = "DKIM_SIGNING_DISABLED"
 SENDING_DISABLED: Final = "SENDING_DISABLED"
 MAIL_FROM_NOT_VERIFIED: Final = "MAIL_FROM_NOT_VERIFIED"
 PUBLIC_POLICY: Final = "PUBLIC_POLICY"
+# The account (GetAccount)
+SANDBOX: Final = "SANDBOX"
+SENDING_PAUSED: Final = "SENDING_PAUSED"
+ENFORCEMENT_PROBATION: Final = "ENFORCEMENT_PROBATION"
+ENFORCEMENT_SHUTDOWN: Final = "ENFORCEMENT_SHUTDOWN"
+QUOTA_NEARLY_USED: Final = "QUOTA_NEARLY_USED"
+# Configuration sets
+NO_BOUNCE_COMPLAINT_DESTINATION: Final = "NO_BOUNCE_COMPLAINT_DESTINATION"
+TLS_OPTIONAL: Final = "TLS_OPTIONAL"
+REPUTATION_METRICS_OFF: Final = "REPUTATION_METRICS_OFF"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class Finding:
     fix: str
     prowler: str = ""
     scoutsuite: str = ""
+    #: The record types that carry it.
+    types: tuple[str, ...] = ("email_identity",)
 
 
 #: Every finding code, explained (the README's table is this table).
@@ -85,9 +97,13 @@ FINDINGS: Final[Mapping[str, Finding]] = {
         ),
         Finding(
             SENDING_DISABLED,
-            "SendingEnabled is false",
-            "mail from the identity is refused; usually a pause nobody lifted",
-            "re-enable sending for the identity in the console",
+            "an identity's SendingEnabled, or a configuration set's "
+            "SendingOptions.SendingEnabled, is false",
+            "mail from the identity (or sent through the configuration set) is refused; "
+            "usually a pause nobody lifted",
+            "re-enable sending for the identity in the console; for a configuration set, "
+            "PutConfigurationSetSendingOptions SendingEnabled=true",
+            types=("email_identity", "configuration_set"),
         ),
         Finding(
             MAIL_FROM_NOT_VERIFIED,
@@ -106,6 +122,64 @@ FINDINGS: Final[Mapping[str, Finding]] = {
             "aws:PrincipalOrgID (asyncses plan remove-public-policy)",
             prowler="ses_identity_not_publicly_accessible",
             scoutsuite="ses-identity-world-policy",
+        ),
+        Finding(
+            SANDBOX,
+            "ProductionAccessEnabled is false: the account is in the SES sandbox",
+            "it can only send to verified addresses, at most 200 messages a day, 1 a second",
+            "request production access (PutAccountDetails, or the console)",
+            types=("ses_account",),
+        ),
+        Finding(
+            SENDING_PAUSED,
+            "the account's SendingEnabled is false",
+            "no mail leaves the account in this region: SES paused it, or someone did",
+            "PutAccountSendingAttributes SendingEnabled=true once the cause is fixed",
+            types=("ses_account",),
+        ),
+        Finding(
+            ENFORCEMENT_PROBATION,
+            "EnforcementStatus is PROBATION",
+            "bounce or complaint rates are too high: sending stops unless they improve",
+            "clean the lists, honour the suppression list, fix what drives complaints",
+            types=("ses_account",),
+        ),
+        Finding(
+            ENFORCEMENT_SHUTDOWN,
+            "EnforcementStatus is SHUTDOWN",
+            "SES stopped the account's sending",
+            "answer the AWS Trust & Safety case; fix the cause before appealing",
+            types=("ses_account",),
+        ),
+        Finding(
+            QUOTA_NEARLY_USED,
+            "SentLast24Hours is at least the threshold (80% by default) of Max24HourSend",
+            "mail is refused once the daily quota is used up",
+            "request a higher sending quota before it runs out",
+            types=("ses_account",),
+        ),
+        Finding(
+            NO_BOUNCE_COMPLAINT_DESTINATION,
+            "no enabled event destination of the configuration set receives BOUNCE, or none "
+            "receives COMPLAINT",
+            "bounces and complaints go unseen: the rates that lead to probation grow unnoticed",
+            "CreateConfigurationSetEventDestination with MatchingEventTypes BOUNCE and "
+            "COMPLAINT (SNS, EventBridge, Firehose or CloudWatch)",
+            types=("configuration_set",),
+        ),
+        Finding(
+            TLS_OPTIONAL,
+            "DeliveryOptions.TlsPolicy is not REQUIRE",
+            "mail may travel to receiving servers unencrypted",
+            "PutConfigurationSetDeliveryOptions TlsPolicy=REQUIRE",
+            types=("configuration_set",),
+        ),
+        Finding(
+            REPUTATION_METRICS_OFF,
+            "ReputationOptions.ReputationMetricsEnabled is not true",
+            "no bounce and complaint metrics per configuration set in CloudWatch",
+            "PutConfigurationSetReputationOptions ReputationMetricsEnabled=true",
+            types=("configuration_set",),
         ),
     )
 }

@@ -35,6 +35,7 @@ __all__ = [
     "head",
     "identity_head",
     "import_job_head",
+    "item_key",
     "pool_head",
     "record_key",
 ]
@@ -42,6 +43,15 @@ __all__ = [
 EMAIL_IDENTITY: Literal["email_identity"] = "email_identity"
 DEDICATED_IP_POOL: Literal["dedicated_ip_pool"] = "dedicated_ip_pool"
 IMPORT_JOB: Literal["import_job"] = "import_job"
+SES_ACCOUNT: Literal["ses_account"] = "ses_account"
+CONFIGURATION_SET: Literal["configuration_set"] = "configuration_set"
+SUPPRESSED_DESTINATION: Literal["suppressed_destination"] = "suppressed_destination"
+CONTACT_LIST: Literal["contact_list"] = "contact_list"
+CONTACT: Literal["contact"] = "contact"
+EMAIL_TEMPLATE: Literal["email_template"] = "email_template"
+CUSTOM_VERIFICATION_EMAIL_TEMPLATE: Literal["custom_verification_email_template"] = (
+    "custom_verification_email_template"
+)
 #: An account (in a region) that could not be audited at all: a role that cannot be
 #: assumed, a region the account has not enabled, credentials refused there.
 ACCOUNT: Literal["account"] = "account"
@@ -167,6 +177,82 @@ class ImportJobAnswer(ImportJobSummary, total=False):
     CompletedTimestamp: str
 
 
+class AccountAnswer(TypedDict, total=False):
+    """The answer of GetAccount: the account's standing in one region."""
+
+    DedicatedIpAutoWarmupEnabled: bool
+    EnforcementStatus: str
+    ProductionAccessEnabled: bool
+    SendQuota: dict[str, float]
+    SendingEnabled: bool
+    SuppressionAttributes: dict[str, Any]
+    Details: dict[str, Any]
+    VdmAttributes: dict[str, Any]
+
+
+class ConfigurationSetAnswer(TypedDict, total=False):
+    """The answer of GetConfigurationSet."""
+
+    ConfigurationSetName: str
+    TrackingOptions: dict[str, Any]
+    DeliveryOptions: dict[str, Any]
+    ReputationOptions: dict[str, Any]
+    SendingOptions: dict[str, Any]
+    Tags: list[dict[str, str]]
+    SuppressionOptions: dict[str, Any]
+    VdmOptions: dict[str, Any]
+    ArchivingOptions: dict[str, Any]
+
+
+class SuppressedDestinationAnswer(TypedDict, total=False):
+    """A ListSuppressedDestinations summary, or GetSuppressedDestination's destination."""
+
+    EmailAddress: str
+    Reason: str
+    LastUpdateTime: str
+    Attributes: dict[str, Any]
+
+
+class ContactListAnswer(TypedDict, total=False):
+    """A ListContactLists entry, or the answer of GetContactList."""
+
+    ContactListName: str
+    Topics: list[dict[str, Any]]
+    Description: str
+    CreatedTimestamp: str
+    LastUpdatedTimestamp: str
+    Tags: list[dict[str, str]]
+
+
+class ContactAnswer(TypedDict, total=False):
+    """An entry of ListContacts."""
+
+    EmailAddress: str
+    TopicPreferences: list[dict[str, Any]]
+    TopicDefaultPreferences: list[dict[str, Any]]
+    UnsubscribeAll: bool
+    LastUpdatedTimestamp: str
+
+
+class EmailTemplateAnswer(TypedDict, total=False):
+    """A ListEmailTemplates entry, or the answer of GetEmailTemplate."""
+
+    TemplateName: str
+    CreatedTimestamp: str
+    TemplateContent: dict[str, Any]
+
+
+class CustomVerificationTemplateAnswer(TypedDict, total=False):
+    """A ListCustomVerificationEmailTemplates entry, or its Get answer."""
+
+    TemplateName: str
+    FromEmailAddress: str
+    TemplateSubject: str
+    TemplateContent: str
+    SuccessRedirectionURL: str
+    FailureRedirectionURL: str
+
+
 # -- records -------------------------------------------------------------------------------
 
 
@@ -238,6 +324,54 @@ class ImportJobRecord(_Head, ImportJobAnswer, total=False):
     type: Literal["import_job"]
 
 
+class SesAccountRecord(_Head, AccountAnswer, total=False):
+    """The account's SES standing in one region (GetAccount), with its findings."""
+
+    type: Literal["ses_account"]
+    findings: list[str]
+    findings_detail: dict[str, Any]
+
+
+class ConfigurationSetRecord(_Head, ConfigurationSetAnswer, total=False):
+    """One configuration set (GetConfigurationSet) and its event destinations."""
+
+    type: Literal["configuration_set"]
+    EventDestinations: list[dict[str, Any]]
+    findings: list[str]
+    findings_detail: dict[str, Any]
+
+
+class SuppressedDestinationRecord(_Head, SuppressedDestinationAnswer, total=False):
+    """One address on the account's suppression list."""
+
+    type: Literal["suppressed_destination"]
+
+
+class ContactListRecord(_Head, ContactListAnswer, total=False):
+    """One contact list (GetContactList: topics, description)."""
+
+    type: Literal["contact_list"]
+
+
+class ContactRecord(_Head, ContactAnswer, total=False):
+    """One contact of a contact list."""
+
+    type: Literal["contact"]
+    ContactListName: str
+
+
+class EmailTemplateRecord(_Head, EmailTemplateAnswer, total=False):
+    """One email template (GetEmailTemplate)."""
+
+    type: Literal["email_template"]
+
+
+class CustomVerificationTemplateRecord(_Head, CustomVerificationTemplateAnswer, total=False):
+    """One custom verification email template."""
+
+    type: Literal["custom_verification_email_template"]
+
+
 class UnitErrorRecord(_Head):
     """An account in a region that could not be audited at all (see :data:`ACCOUNT`)."""
 
@@ -256,6 +390,11 @@ NAME_FIELDS: Mapping[str, str] = {
     EMAIL_IDENTITY: "IdentityName",
     DEDICATED_IP_POOL: "PoolName",
     IMPORT_JOB: "JobId",
+    CONFIGURATION_SET: "ConfigurationSetName",
+    SUPPRESSED_DESTINATION: "EmailAddress",
+    CONTACT_LIST: "ContactListName",
+    EMAIL_TEMPLATE: "TemplateName",
+    CUSTOM_VERIFICATION_EMAIL_TEMPLATE: "TemplateName",
     LISTING: "operation",
 }
 
@@ -269,9 +408,24 @@ def record_key(record: Mapping[str, Any]) -> ItemKey:
     kind = str(record.get("type", ""))
     account = record.get("account")
     region = str(record.get("region", ""))
-    if kind == ACCOUNT:
+    if kind in (ACCOUNT, SES_ACCOUNT):
         return (kind, account, region, "")
+    if kind == CONTACT:
+        return (kind, account, region, f"{record['ContactListName']}/{record['EmailAddress']}")
     name_field = NAME_FIELDS.get(kind)
     if name_field is None:
         raise ValueError(f"unknown record type {kind!r}")
     return (kind, account, region, str(record[name_field]))
+
+
+def item_key(record: Mapping[str, Any]) -> ItemKey:
+    """The key of the listed item a record came from: its own key, but for a contact, its
+    contact list's (contacts are listed with their list)."""
+    if record.get("type") == CONTACT:
+        return (
+            CONTACT_LIST,
+            record.get("account"),
+            str(record.get("region", "")),
+            str(record.get("ContactListName")),
+        )
+    return record_key(record)

@@ -105,7 +105,7 @@ async def _run_unit(
                     async for item in job.items():
                         listed += 1
                         if skip:
-                            key = (job.record_type, unit.account, unit.region, job.name(item))
+                            key = (job.key_type(item), unit.account, unit.region, job.name(item))
                             if key in skip:
                                 assert resume is not None
                                 resume.seen.add(key)

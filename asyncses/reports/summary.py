@@ -35,6 +35,10 @@ COUNTED_FIELDS: Final = (
     "ConfigurationSetName",
     "ScalingMode",
     "JobStatus",
+    "EnforcementStatus",
+    "ProductionAccessEnabled",
+    "DeliveryOptions.TlsPolicy",
+    "Reason",
 )
 
 #: Count tables that ``to_json`` always has, empty if no record has the field.
@@ -72,7 +76,14 @@ class Summary:
         findings = record.get("findings")
         for finding in findings if isinstance(findings, list) else ():
             self._count("findings", str(finding))
-        if record.get("type") == "import_job":
+        kind = record.get("type")
+        if kind == "suppressed_destination":
+            updated = record.get("LastUpdateTime")
+            if isinstance(updated, str) and len(updated) >= 7:
+                self._count("LastUpdateTime.month", updated[:7])
+        elif kind == "contact":
+            self._count("contacts per list", str(record.get("ContactListName")))
+        if kind == "import_job":
             for name in ("ProcessedRecordsCount", "FailedRecordsCount"):
                 value = record.get(name)
                 if isinstance(value, int) and not isinstance(value, bool):
