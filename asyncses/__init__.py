@@ -19,6 +19,9 @@ SES endpoint for demos and tests) stands apart. See ARCHITECTURE.md.
 import inspect
 
 from ._version import __version__
+from .changes.actions import Change
+from .changes.apply import OutcomeRecord
+from .changes.plan import plan
 from .client import Client, RecordStream
 from .engine.errors import (
     AccessError,
@@ -43,11 +46,18 @@ from .engine.sink import WriteResult, write_ndjson
 from .reports.files import read_report
 from .reports.findings import FINDINGS, Finding
 from .reports.records import (
+    ConfigurationSetRecord,
+    ContactListRecord,
+    ContactRecord,
+    CustomVerificationTemplateRecord,
     DedicatedIpPoolRecord,
     EmailIdentityRecord,
+    EmailTemplateRecord,
     ErrorInfo,
     ImportJobRecord,
     ItemKey,
+    SesAccountRecord,
+    SuppressedDestinationRecord,
     record_key,
 )
 from .reports.runner import Resume
@@ -61,10 +71,16 @@ __all__ = [
     "AlreadyExistsError",
     "AsyncsesError",
     "CallStats",
+    "Change",
     "Client",
     "ClientClosedError",
+    "ConfigurationSetRecord",
+    "ContactListRecord",
+    "ContactRecord",
+    "CustomVerificationTemplateRecord",
     "DedicatedIpPoolRecord",
     "EmailIdentityRecord",
+    "EmailTemplateRecord",
     "EndpointError",
     "ErrorInfo",
     "Finding",
@@ -74,6 +90,7 @@ __all__ = [
     "NotFoundError",
     "NotServiceError",
     "OperationError",
+    "OutcomeRecord",
     "PaginationError",
     "RecordStream",
     "ReportError",
@@ -82,13 +99,16 @@ __all__ = [
     "RetryPolicy",
     "RetryableError",
     "ServiceError",
+    "SesAccountRecord",
     "Settings",
     "Summary",
+    "SuppressedDestinationRecord",
     "ThrottledError",
     "UnreachableError",
     "UsageError",
     "WriteResult",
     "__version__",
+    "plan",
     "read_report",
     "record_key",
     "summarize",

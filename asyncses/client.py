@@ -16,7 +16,15 @@ import contextlib
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -26,6 +34,8 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .changes.actions import Change
+from .changes.apply import ApplyReport, OutcomeRecord
 from .engine.errors import ClientClosedError, OperationError, UsageError
 from .engine.log import get_logger
 from .engine.pacing import Pacer
@@ -218,7 +228,7 @@ class Client:
         self._tg: TaskGroup | None = None
         self._regions: list[str] = []
         self._accounts: list[tuple[aioboto3.Session, str | None]] = []
-        self._pacers: dict[tuple[str | None, str], Pacer] = {}
+        self._pacers: dict[tuple[str | None, str, bool], Pacer] = {}
         self._preamble: list[UnitErrorRecord] = []  # accounts that could not be opened
         self._in_flight = anyio.CapacityLimiter(settings.max_in_flight)
         self._config = sessions.client_config(
@@ -386,9 +396,10 @@ class Client:
 
     # -- units ---------------------------------------------------------------------------
 
-    def _pacer(self, account: str | None, region: str) -> Pacer:
-        """The pacer of one quota (account and region), shared by every report."""
-        key = (account, region)
+    def _pacer(self, account: str | None, region: str, *, writes: bool = False) -> Pacer:
+        """The pacer of one quota (account and region; writes have their own), shared by
+        every report."""
+        key = (account, region, writes)
         pacer = self._pacers.get(key)
         if pacer is None:
             pacer = self._pacers[key] = Pacer(self.settings.rate)
@@ -405,6 +416,7 @@ class Client:
                 config=self._config,
                 policy=self._policy,
                 pacer=self._pacer(account, region),
+                write_pacer=self._pacer(account, region, writes=True),
                 page_size=self.settings.page_size,
                 stats=self._stats,
                 in_flight=self._in_flight,
@@ -414,9 +426,11 @@ class Client:
             if _in_shard(settings, account, region)
         ]
 
-    def _stream(self, report: Report[R], resume: Resume | None) -> RecordStream[R]:
+    def _stream(
+        self, report: Report[R], resume: Resume | None, *, units: list[UnitSpec] | None = None
+    ) -> RecordStream[R]:
         self._check_open()
-        units = self._units()
+        units = units if units is not None else self._units()
         settings = self.settings
 
         preamble = list(self._preamble)
@@ -502,6 +516,47 @@ class Client:
     ) -> RecordStream[EmailTemplateRecord | CustomVerificationTemplateRecord]:
         """Every email template and custom verification email template."""
         return self._stream(TemplateReport(), resume)
+
+    def apply(
+        self, changes: Iterable[Change], *, dry_run: bool = False, done: Collection[str] = ()
+    ) -> RecordStream[OutcomeRecord]:
+        """Apply ``changes`` (a plan's, see :func:`asyncses.plan`), each at most once: an
+        outcome per change (``applied``, ``already``, ``drifted``, ``failed``, or with
+        ``dry_run`` ``would-apply``); changes whose id is in ``done`` are left out.
+
+        Raises :class:`~asyncses.UsageError`, before any call, for a change in an account
+        this client does not reach, or changes without an account when it reaches several.
+        """
+        self._check_open()
+        accounts = [account for _session, account in self._accounts]
+        grouped: dict[tuple[str | None, str], list[Change]] = {}
+        for change in changes:
+            account = change.get("account")
+            if account is None:
+                if len(accounts) != 1:
+                    raise UsageError(
+                        f"change {change['id']} names no account, and this run reaches "
+                        f"{len(accounts)}: plan from a report that carries accounts"
+                    )
+                account = accounts[0]
+            elif account not in accounts:
+                if accounts == [None]:
+                    raise UsageError(
+                        "the plan names accounts: apply it with settings that look the "
+                        "account up (include_account=True, as the command line does)"
+                    )
+                raise UsageError(
+                    f"change {change['id']} is for account {account}, which these "
+                    "credentials do not reach"
+                )
+            region = change["region"]
+            if region not in self._regions:
+                self._regions.append(region)
+            grouped.setdefault((account, region), []).append(change)
+        wanted = set(grouped)
+        report = ApplyReport(grouped, dry_run=dry_run, done=done)
+        units = [unit for unit in self._units() if (unit.account, unit.region) in wanted]
+        return self._stream(report, None, units=units)
 
     async def create_dedicated_ip_pool(
         self,

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from . import commands, exits
+from . import changes, commands, exits
 from .audit import COMMANDS, Audit, run_audit
 from .logs import configure_logging
 from .parser import build_parser, settings_from
@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_async(lambda: run_demo(args))
         if args.command == "create-pool":
             return run_async(lambda: commands.create_pool(args))
+        if args.command == "plan":
+            return changes.plan_command(args)
+        if args.command == "apply":
+            return run_async(lambda: changes.apply_command(args))
         audit = Audit(
             settings=settings_from(args),
             record_type=COMMANDS[args.command],

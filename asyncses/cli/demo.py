@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import aioboto3
 import anyio
 
+from ..changes.plan import parse_where, plan
 from ..client import Client
 from ..engine.errors import UsageError
 from ..engine.sink import write_ndjson
@@ -21,10 +22,11 @@ from ..reports.summary import render_summary, summarize
 REGION = "us-east-1"
 POOLS = 12
 IMPORT_JOBS = 30
+CONFIGURATION_SETS = 8
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    """Start the endpoint, seed it, run the three audits, print summaries, stop it."""
+    """Start the endpoint, seed it, run the audits, print summaries, dry-run a plan."""
     from ..local import LocalSES
 
     out = sys.stdout
@@ -40,9 +42,12 @@ async def run_demo(args: argparse.Namespace) -> int:
             ses.seed_identities(REGION, args.identities)
             ses.seed_pools(REGION, POOLS)
             ses.seed_import_jobs(REGION, IMPORT_JOBS)
+            ses.seed_configuration_sets(REGION, CONFIGURATION_SETS)
+            ses.set_account(REGION, production_access=False, sent_last_24_hours=170.0)
             out.write(
                 f"Embedded SES v2 endpoint at {ses.url}: {args.identities} identities, "
-                f"{POOLS} dedicated IP pools, {IMPORT_JOBS} import jobs ({REGION})\n\n"
+                f"{POOLS} dedicated IP pools, {IMPORT_JOBS} import jobs, "
+                f"{CONFIGURATION_SETS} configuration sets, a sandbox account ({REGION})\n\n"
             )
             # Dummy credentials of its own: the demo never sends real ones anywhere.
             session = aioboto3.Session(
@@ -50,7 +55,9 @@ async def run_demo(args: argparse.Namespace) -> int:
             )
             async with Client(session=session, endpoint_url=ses.url) as client:
                 reports: dict[str, AsyncIterable[Mapping[str, Any]]] = {
+                    "account.ndjson": client.account(),
                     "identities.ndjson": client.email_identities(),
+                    "configuration-sets.ndjson": client.configuration_sets(),
                     "pools.ndjson": client.dedicated_ip_pools(with_ips=True),
                     "import-jobs.ndjson": client.import_jobs(details=True),
                 }
@@ -63,6 +70,25 @@ async def run_demo(args: argparse.Namespace) -> int:
                     if name == "identities.ndjson":
                         _need_a_look(path, out)
                     out.write("\n")
+                # A plan from the identity report, checked against the account (dry run).
+                changes = list(
+                    plan(
+                        "enable-dkim-signing",
+                        read_report(folder / "identities.ndjson"),
+                        where=[parse_where("DKIM_SIGNING_DISABLED")],
+                    )
+                )
+                counts: dict[str, int] = {}
+                async with client.apply(changes, dry_run=True) as outcomes:
+                    async for outcome in outcomes:
+                        counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+                out.write(
+                    f"Plan enable-dkim-signing --where DKIM_SIGNING_DISABLED: {len(changes)} "
+                    f"changes; dry run: "
+                    + (", ".join(f"{n} {status}" for status, n in counts.items()) or "none")
+                    + ". Apply it with: asyncses plan ... -o dkim.plan; asyncses apply "
+                    "dkim.plan\n\n"
+                )
                 stats = client.stats
             out.write(
                 f"{stats.calls} API calls, {stats.retries} retries. "

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._version import __version__
+from ..changes.actions import ACTIONS
 from ..reports.findings import FINDINGS
 from ..ses import operations as ops
 from ..settings import MAX_CONCURRENCY, Settings
@@ -491,6 +492,79 @@ def build_parser() -> Parser:
     )
     group.add_argument(
         "--tag", action="append", default=[], metavar="KEY=VALUE", help="a tag; repeat"
+    )
+    _add_log_options(p)
+
+    p = _command(
+        sub,
+        "plan",
+        "plan bulk changes from reports",
+        "Writes one change per item of the reports that ACTION applies to (and that every "
+        "--where selects): the exact SES v2 call, what the item looked like (the "
+        "precondition) and a stable id, as NDJSON to review, keep in git and apply. "
+        "Actions: " + ", ".join(f"{a.usage} ({a.summary})" for a in ACTIONS.values()) + ".",
+        [
+            "asyncses plan enable-dkim-signing --from ids.ndjson -o dkim.plan",
+            "asyncses plan tag team=mail --from identities.ndjson --where IdentityType=DOMAIN",
+            "asyncses plan set-mail-from 'mail.{domain}' --from ids.ndjson --where NOT_VERIFIED",
+            "asyncses plan move-ip warm --from pools.ndjson --where PoolName=cold",
+        ],
+    )
+    p.add_argument("action", metavar="ACTION", choices=list(ACTIONS))
+    p.add_argument("arguments", nargs="*", metavar="ARG", help="the action's arguments")
+    p.add_argument(
+        "--from",
+        dest="reports",
+        action="append",
+        required=True,
+        metavar="REPORT",
+        help="a report to plan from; repeat for several ('-' for stdin)",
+    )
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="only records with this finding, or FIELD=VALUE / FIELD!=VALUE (a dotted path); "
+        "repeat: all must hold",
+    )
+    p.add_argument(
+        "--behavior-on-mx-failure",
+        choices=("USE_DEFAULT_VALUE", "REJECT_MESSAGE"),
+        type=str.upper,
+        help="set-mail-from: what SES does when the MX record is missing",
+    )
+    p.add_argument("-o", "--output", default="-", metavar="PLAN", help="the plan ('-': stdout)")
+
+    p = _command(
+        sub,
+        "apply",
+        "apply a plan at the quota",
+        "Checks the whole plan first (nothing is sent if a line is wrong). Then, for each "
+        "change, re-reads the item: the target state holds already -> already; the item "
+        "changed since the plan -> drifted (nothing changed); else the call is made -> "
+        "applied or failed. --dry-run does the re-reads only (would-apply). Outcomes are "
+        "NDJSON, written as they happen; --resume skips the changes with a final outcome in "
+        "OUTCOMES. Destructive actions (delete-identity, remove-public-policy) need "
+        "--confirm N, N the number of destructive changes in the plan.",
+        [
+            "asyncses apply dkim.plan --dry-run",
+            "asyncses apply dkim.plan -o outcomes.ndjson",
+            "asyncses apply cleanup.plan -o outcomes.ndjson --confirm 30 --resume",
+        ],
+    )
+    p.add_argument("plan", metavar="PLAN")
+    add_aws_options(p)
+    add_engine_options(p)
+    group = p.add_argument_group("apply")
+    group.add_argument("--dry-run", action="store_true", help="re-read and report; change nothing")
+    group.add_argument("-o", "--output", default="-", metavar="OUTCOMES", help="outcomes NDJSON")
+    group.add_argument("--resume", action="store_true", help="skip changes done in OUTCOMES")
+    group.add_argument(
+        "--confirm",
+        type=whole("confirm", 0),
+        metavar="N",
+        help="the number of destructive changes in the plan (required when there are any)",
     )
     _add_log_options(p)
 

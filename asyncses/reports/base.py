@@ -29,9 +29,15 @@ class Caller(Protocol):
         """The region."""
 
     async def call(
-        self, operation: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+        self,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        write: bool = False,
     ) -> dict[str, Any]:
-        """One operation; a JSON-ready answer, or an ``OperationError`` if it fails for good."""
+        """One operation; a JSON-ready answer, or an ``OperationError`` if it fails for good.
+        A ``write`` is paced on its own and tried once, throttles aside."""
 
     def pages(
         self,

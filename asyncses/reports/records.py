@@ -396,6 +396,7 @@ NAME_FIELDS: Mapping[str, str] = {
     EMAIL_TEMPLATE: "TemplateName",
     CUSTOM_VERIFICATION_EMAIL_TEMPLATE: "TemplateName",
     LISTING: "operation",
+    "outcome": "change",
 }
 
 

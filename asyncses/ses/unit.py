@@ -66,6 +66,7 @@ class Unit:
         config: AioConfig,
         policy: RetryPolicy,
         pacer: Pacer,
+        write_pacer: Pacer | None = None,
         page_size: int = ops.MAX_PAGE_SIZE,
         stats: CallStats | None = None,
         in_flight: anyio.CapacityLimiter | None = None,
@@ -77,6 +78,7 @@ class Unit:
         self.config = config
         self.policy = policy
         self.pacer = pacer
+        self.write_pacer = write_pacer or pacer
         self.page_size = page_size
         self.stats = stats if stats is not None else CallStats()
         self.in_flight = in_flight
@@ -123,12 +125,21 @@ class Unit:
                 await stack.aclose()
 
     async def call(
-        self, operation: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+        self,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        write: bool = False,
     ) -> dict[str, Any]:
         """Call one SES v2 ``operation`` through the pacer and the retry policy.
 
         The answer is JSON-ready: no ``ResponseMetadata``, datetimes as UTC ISO 8601.
         Raises an :class:`~asyncses.engine.errors.OperationError` if it fails for good.
+
+        A ``write`` draws on the unit's write pacer (writes have a quota of their own) and
+        is tried once, throttles aside: a 5xx, a timeout or a dropped connection may hide a
+        write that happened, so the caller re-reads before it sends it again.
         """
         if self._client is None:
             raise RuntimeError("use the Unit as 'async with unit:' first")
@@ -139,7 +150,17 @@ class Unit:
             with translate_errors(operation, key):
                 return await method(**arguments)
 
-        if self._checked:
+        if write:
+            policy = RetryPolicy(
+                max_attempts=1,
+                attempt_timeout=self.policy.attempt_timeout,
+                stall_timeout=self.policy.stall_timeout,
+                sleep=self.policy.sleep,
+                clock=self.policy.clock,
+            )
+            answer = await self._retried(attempt, operation, key, policy, self.write_pacer)
+            self._checked = True
+        elif self._checked:
             answer = await self._retried(attempt, operation, key, self.policy)
         else:
             answer = await self._first(attempt, operation, key)
@@ -176,13 +197,14 @@ class Unit:
         operation: str,
         key: str | None,
         policy: RetryPolicy,
+        pacer: Pacer | None = None,
     ) -> Any:
         return await call_with_retry(
             attempt,
             policy,
             operation=operation,
             key=key,
-            pacer=self.pacer,
+            pacer=pacer or self.pacer,
             in_flight=self.in_flight,
             stats=self.stats,
         )
@@ -260,6 +282,7 @@ class UnitSpec:
         page_size: int,
         stats: CallStats,
         in_flight: anyio.CapacityLimiter | None,
+        write_pacer: Pacer | None = None,
     ) -> None:
         self._session = session
         self.region = region
@@ -269,6 +292,7 @@ class UnitSpec:
             "config": config,
             "policy": policy,
             "pacer": pacer,
+            "write_pacer": write_pacer,
             "page_size": page_size,
             "stats": stats,
             "in_flight": in_flight,
