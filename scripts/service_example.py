@@ -4,7 +4,8 @@ Every ``--interval`` seconds it audits the email identities of one region with
 :meth:`asyncses.Client.email_identities`, counts what it found, and keeps that summary.
 A tiny HTTP server (standard library only) answers::
 
-    GET /summary   200 and the latest summary as JSON (503 until the first audit lands)
+    GET /summary   200 and the latest summary as JSON (503 until the first audit lands,
+                   with the last failure if audits fail)
     GET /healthz   200 {"status": "ok"} while the service runs
 
 Run it against the account of your AWS profile or environment::
@@ -77,9 +78,11 @@ async def audit_once(region: str, endpoint_url: str | None) -> dict[str, Any]:
     counts: dict[str, Counter[str]] = {field: Counter() for field in (*COUNTED, "findings")}
     async with asyncses.Client(regions=[region], endpoint_url=endpoint_url) as client:
         async for record in client.email_identities():
-            records += 1
             if record.get("error") is not None:
                 errors += 1
+            if record.get("type") != "email_identity":
+                continue  # a region or listing that could not be audited: an error, no identity
+            records += 1
             for field in COUNTED:
                 value = record.get(field)
                 if value is not None:
@@ -159,7 +162,13 @@ def route(state: State, method: str, path: str) -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "audits": state.audits}
     summary = state.to_json()
     if summary is None:
-        return 503, {"status": "pending", "error": "the first audit has not finished yet"}
+        pending: dict[str, Any] = {
+            "status": "pending",
+            "error": "the first audit has not finished yet",
+        }
+        if state.failures:  # say why, rather than "pending" for ever
+            pending.update(failures=state.failures, last_error=state.last_error)
+        return 503, pending
     return 200, summary
 
 

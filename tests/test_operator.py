@@ -1,480 +1,457 @@
-"""The operator's features end to end: regions, profiles, findings, --fail-on, summary, diff,
-progress and the scheduled report, through the CLI against the moto endpoint on loopback."""
+"""The operator's tools end to end: ``asyncses summary``, ``asyncses diff`` and the scheduled
+``scripts/daily-report``, against the local endpoint.
+
+``summary``, ``diff`` and most daily-report runs are in-process (their ``main``); the runs that
+are signalled, killed or given resource limits are child processes, watched through /proc.
+"""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
-import re
-import socket
-import struct
+import resource
+import signal
 import subprocess
 import sys
-from collections import Counter
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]  # no boto3 stubs in the test extra
 import orjson
 import pytest
 
+from asyncses import FINDINGS
+from asyncses.cli import main
 from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
-from .helpers import REGION, ROOT, parse_ndjson, read_ndjson, run_cli
+from .faultproxy import FaultProxy, Faults
+from .helpers import REGION, ROOT, parse_ndjson, read_lines, read_ndjson, run_cli
 
 EU = "eu-west-1"
 OTHER_ACCOUNT = "210987654321"
 SCRIPT = ROOT / "scripts" / "daily-report"
-SUMMARY_LINE = re.compile(
-    r"^asyncses: (\d+) records, (\d+) errors, \d+ calls, \d+ retries, \d+ throttles, [\d.]+ s$"
+FAST = ("--rate", "1000")  # no cautious start against the local endpoint
+PUBLIC = json.dumps(
+    {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ses:SendEmail"}]}
 )
 
-ALL_FINDINGS = [
-    "NOT_VERIFIED",
-    "DKIM_NOT_VERIFIED",
-    "DKIM_SIGNING_DISABLED",
-    "SENDING_DISABLED",
-    "MAIL_FROM_NOT_VERIFIED",
-]
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
 
 
-def _policy(statement: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+Run = Callable[..., Result]
 
 
-PUBLIC = _policy({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ses:SendEmail"})
-CONDITIONED = _policy(
-    {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "ses:SendEmail",
-        "Condition": {"StringEquals": {"aws:SourceAccount": OTHER_ACCOUNT}},
-    }
-)
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
 
 
 def _clean(ses: LocalSES, region: str, name: str, **fields: Any) -> None:
     """An identity with every check passing, then ``fields`` set on top."""
-    ses.set_identity(
-        region,
-        name,
-        **{
-            "verification_status": "SUCCESS",
-            "dkim_status": "SUCCESS",
-            "dkim_signing_enabled": True,
-            "sending_enabled": True,
-            "mail_from_domain": f"mail.{name}",
-            "mail_from_status": "SUCCESS",
-            **fields,
-        },
-    )
-
-
-def _seed_findings(ses: LocalSES) -> dict[tuple[str, str], list[str]]:
-    """Identities in two regions with known states; their expected findings by (region, name)."""
-    _clean(ses, REGION, "clean.example.com")
-    _clean(ses, REGION, "public.example.com", policies={"open": PUBLIC})
-    _clean(ses, REGION, "conditioned.example.com", policies={"partner": CONDITIONED})
-    _clean(
-        ses,
-        REGION,
-        "broken.example.com",
-        verification_status="PENDING",
-        dkim_status="FAILED",
-        dkim_signing_enabled=False,
-        sending_enabled=False,
-        mail_from_status="PENDING",
-    )
-    _clean(ses, EU, "eu.example.com", sending_enabled=False)
-    return {
-        (REGION, "clean.example.com"): [],
-        (REGION, "public.example.com"): ["PUBLIC_POLICY"],
-        (REGION, "conditioned.example.com"): [],
-        (REGION, "broken.example.com"): ALL_FINDINGS,
-        (EU, "eu.example.com"): ["SENDING_DISABLED"],
+    settings: dict[str, Any] = {
+        "verification_status": "SUCCESS",
+        "dkim_status": "SUCCESS",
+        "dkim_signing_enabled": True,
+        "sending_enabled": True,
+        "mail_from_domain": f"mail.{name}",
+        "mail_from_status": "SUCCESS",
     }
-
-
-def _by_item(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
-    return {(r["region"], r["IdentityName"]): r["findings"] for r in records}
-
-
-def _summary_line(stderr: str) -> re.Match[str]:
-    """The one end-of-run summary line, which must be the last line of stderr."""
-    lines = stderr.strip().splitlines()
-    assert lines, "nothing on stderr"
-    match = SUMMARY_LINE.match(lines[-1].strip())
-    assert match, f"no summary line at the end of stderr: {stderr!r}"
-    return match
-
-
-# -- regions and profiles ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "region_args",
-    [("--region", f"{REGION},{EU}"), ("--region", REGION, "--region", EU)],
-    ids=["comma-list", "repeated"],
-)
-def test_regions_are_audited_together(
-    ses: LocalSES, tmp_path: Path, region_args: tuple[str, ...]
-) -> None:
-    """Both regions are audited in one run; each record carries the region it was seeded in."""
-    seeded = {REGION: set(ses.seed_identities(REGION, 12, prefix="use"))}
-    seeded[EU] = set(ses.seed_identities(EU, 7, prefix="euw"))
-    report = tmp_path / "report.ndjson"
-    result = run_cli("identities", *region_args, "--endpoint-url", ses.url, "-o", str(report))
-    assert result.returncode == 0, result.stderr
-    records = read_ndjson(report)
-    assert len(records) == 19
-    found: dict[str, set[str]] = {REGION: set(), EU: set()}
-    for record in records:
-        found[record["region"]].add(record["IdentityName"])
-        assert "account" not in record  # one profile: no account member
-        assert record["error"] is None
-    assert found == seeded
-    assert _summary_line(result.stderr).group(1) == "19"
-
-
-def _access_key(account_id: str) -> tuple[str, str]:
-    """A moto IAM access key that moto maps to ``account_id`` (same process as the server)."""
-    from moto.iam.models import iam_backends
-
-    iam = iam_backends[account_id]["aws"]
-    iam.create_user(REGION, "auditor")
-    key = iam.create_access_key("auditor")
-    return str(key.access_key_id), str(key.secret_access_key)
-
-
-@pytest.mark.parametrize("mode", [(), ("--list-only",)], ids=["lookups", "list-only"])
-def test_profiles_add_account_from_sts(
-    ses: LocalSES, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: tuple[str, ...]
-) -> None:
-    """Two profiles in two accounts: every record carries the account STS names for its profile."""
-    key_id, secret = _access_key(OTHER_ACCOUNT)
-    main_names = ses.seed_identities(REGION, 5, prefix="main")
-    other_names = ses.seed_identities(REGION, 3, prefix="other", account_id=OTHER_ACCOUNT)
-    (tmp_path / "credentials").write_text(
-        "[main]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
-        f"[other]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
-    )
-    (tmp_path / "config").write_text(
-        f"[profile main]\nregion = {REGION}\n[profile other]\nregion = {REGION}\n"
-    )
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", ses.url)
-    accounts = {
-        profile: boto3.Session(profile_name=profile)
-        .client("sts", endpoint_url=ses.url)
-        .get_caller_identity()["Account"]
-        for profile in ("main", "other")
-    }
-    assert accounts == {"main": DEFAULT_ACCOUNT, "other": OTHER_ACCOUNT}
-
-    report = tmp_path / "report.ndjson"
-    result = run_cli(
-        "identities",
-        "--profile",
-        "main",
-        "--profile",
-        "other",
-        "--endpoint-url",
-        ses.url,
-        "-o",
-        str(report),
-        *mode,
-    )
-    assert result.returncode == 0, result.stderr
-    records = read_ndjson(report)
-    assert sorted((r["account"], r["IdentityName"]) for r in records) == sorted(
-        [(accounts["main"], name) for name in main_names]
-        + [(accounts["other"], name) for name in other_names]
-    )
-    assert _summary_line(result.stderr).group(1) == str(len(records))
-
-
-# -- findings and --fail-on ----------------------------------------------------------------
-
-
-def test_findings_end_to_end(ses: LocalSES, tmp_path: Path) -> None:
-    """Findings follow the backend's states in both regions, a public policy included."""
-    expected = _seed_findings(ses)
-    report = tmp_path / "report.ndjson"
-    result = run_cli(
-        "identities", "--region", f"{REGION},{EU}", "--endpoint-url", ses.url, "-o", str(report)
-    )
-    assert result.returncode == 0, result.stderr
-    records = read_ndjson(report)
-    assert _by_item(records) == expected
-    public = next(r for r in records if r["IdentityName"] == "public.example.com")
-    assert json.loads(public["Policies"]["open"])["Statement"][0]["Principal"] == {"AWS": "*"}
-
-
-def test_list_only_findings_are_those_the_list_shows(ses: LocalSES) -> None:
-    """With --list-only only NOT_VERIFIED and SENDING_DISABLED can appear."""
-    expected = _seed_findings(ses)
-    result = run_cli(
-        "identities", "--list-only", "--region", f"{REGION},{EU}", "--endpoint-url", ses.url
-    )
-    assert result.returncode == 0, result.stderr
-    listed = {"NOT_VERIFIED", "SENDING_DISABLED"}
-    assert _by_item(parse_ndjson(result.stdout)) == {
-        item: [code for code in codes if code in listed] for item, codes in expected.items()
-    }
-
-
-@pytest.mark.parametrize(
-    ("codes", "exit_code"),
-    [
-        (["PUBLIC_POLICY"], 1),
-        (["public_policy"], 1),
-        (["MAIL_FROM_NOT_VERIFIED", "SENDING_DISABLED"], 1),
-        (["DKIM_NOT_VERIFIED"], 0),
-    ],
-    ids=["named", "lower-case", "several", "absent"],
-)
-def test_fail_on_exit_code(ses: LocalSES, tmp_path: Path, codes: list[str], exit_code: int) -> None:
-    """--fail-on exits 1 when a record has a named finding, 0 otherwise; the report is whole."""
-    _clean(ses, REGION, "clean.example.com")
-    _clean(ses, REGION, "public.example.com", policies={"open": PUBLIC})
-    _clean(ses, EU, "eu.example.com", sending_enabled=False, mail_from_status="FAILED")
-    report = tmp_path / "report.ndjson"
-    fail_on = [arg for code in codes for arg in ("--fail-on", code)]
-    result = run_cli(
-        "identities",
-        "--region",
-        f"{REGION},{EU}",
-        "--endpoint-url",
-        ses.url,
-        "-o",
-        str(report),
-        *fail_on,
-    )
-    assert result.returncode == exit_code, result.stderr
-    assert len(read_ndjson(report)) == 3
-    assert ("--fail-on" in result.stderr) == (exit_code == 1)
-
-
-def test_fail_on_unknown_code_is_a_usage_error_before_any_call(tmp_path: Path) -> None:
-    """An unknown --fail-on code exits 2 with one line on stderr, before any connection."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.setblocking(False)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        report = tmp_path / "report.ndjson"
-        result = run_cli(
-            "identities", "--endpoint-url", url, "--fail-on", "NOT_A_CODE", "-o", str(report)
-        )
-        with pytest.raises(BlockingIOError):
-            listener.accept()  # nobody connected
-    assert result.returncode == 2
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1
-    assert "NOT_A_CODE" in lines[0] and "PUBLIC_POLICY" in lines[0]
-    assert not report.exists()
-
-
-# -- summary -------------------------------------------------------------------------------
-
-
-def _counts(records: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """The summary's counts, computed here independently."""
-    counts: dict[str, Counter[str]] = {
-        name: Counter() for name in ("region", "VerificationStatus", "DkimAttributes.Status")
-    }
-    counts["findings"] = Counter()
-    for record in records:
-        counts["region"][record["region"]] += 1
-        counts["VerificationStatus"][record["VerificationStatus"]] += 1
-        if record.get("DkimAttributes"):
-            counts["DkimAttributes.Status"][record["DkimAttributes"]["Status"]] += 1
-        counts["findings"].update(record["findings"])
-    return {name: dict(counter) for name, counter in counts.items()}
-
-
-def test_summary_json_counts_match_the_report(ses: LocalSES, tmp_path: Path) -> None:
-    """summary --format json counts what the report holds, per region, status and finding."""
-    ses.seed_identities(REGION, 60, prefix="use")
-    ses.seed_identities(EU, 25, prefix="euw", seed=7)
-    _clean(ses, EU, "public.example.com", policies={"open": PUBLIC})
-    report = tmp_path / "report.ndjson"
-    audit = run_cli(
-        "identities", "--region", f"{REGION},{EU}", "--endpoint-url", ses.url, "-o", str(report)
-    )
-    assert audit.returncode == 0, audit.stderr
-    records = read_ndjson(report)
-
-    result = run_cli("summary", str(report), "--format", "json")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["records"] == len(records) == 86
-    assert summary["errors"] == 0
-    expected = _counts(records)
-    assert len(expected["VerificationStatus"]) > 1 and len(expected["findings"]) > 2
-    for name, counts in expected.items():
-        assert summary["counts"][name] == counts, name
-    assert summary["counts"]["findings"]["PUBLIC_POLICY"] == 1
-    assert summary["counts"]["type"] == {"email_identity": 86}
-
-
-def test_summary_text_and_markdown_render(ses: LocalSES, tmp_path: Path) -> None:
-    """summary renders a plain table for people and Markdown tables for tickets."""
-    expected = _seed_findings(ses)
-    report = tmp_path / "report.ndjson"
-    audit = run_cli(
-        "identities", "--region", f"{REGION},{EU}", "--endpoint-url", ses.url, "-o", str(report)
-    )
-    assert audit.returncode == 0, audit.stderr
-
-    text = run_cli("summary", str(report))
-    assert text.returncode == 0, text.stderr
-    assert "\x1b[" not in text.stdout  # no colour codes when piped
-    assert f"{len(expected)} records, 0 errors" in text.stdout
-    assert re.search(r"us-east-1\s+│\s+4\b", text.stdout), text.stdout
-    assert re.search(r"PUBLIC_POLICY\s+│\s+1\b", text.stdout), text.stdout
-
-    markdown = run_cli("summary", str(report), "--format", "markdown")
-    assert markdown.returncode == 0, markdown.stderr
-    lines = markdown.stdout.splitlines()
-    assert lines[0] == "## report.ndjson"
-    assert "| region | count |" in lines
-    assert "| us-east-1 | 4 |" in lines and "| eu-west-1 | 1 |" in lines
-    assert "| SENDING_DISABLED | 2 |" in lines
-    assert f"**{len(expected)}** records, **0** errors" in markdown.stdout
-
-
-def test_summary_counts_errors_and_types(tmp_path: Path) -> None:
-    """Error records and other record types are counted; an empty report has every table."""
-    report = tmp_path / "crafted.ndjson"
-    error = {"code": "AccessDenied", "message": "no", "operation": "GetEmailIdentity"}
-    rows: list[dict[str, Any]] = [
-        {"type": "email_identity", "region": REGION, "IdentityName": "a", "findings": []},
-        {"type": "email_identity", "region": EU, "IdentityName": "b", "error": error},
-        {"type": "dedicated_ip_pool", "region": EU, "PoolName": "p", "ScalingMode": "MANAGED"},
-    ]
-    report.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    result = run_cli("summary", str(report), "--format", "json")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert (summary["records"], summary["errors"]) == (3, 1)
-    assert summary["counts"]["type"] == {"email_identity": 2, "dedicated_ip_pool": 1}
-    assert summary["counts"]["region"] == {EU: 2, REGION: 1}
-    assert summary["counts"]["error.code"] == {"AccessDenied": 1}
-
-    empty = tmp_path / "empty.ndjson"
-    empty.write_bytes(b"")
-    result = run_cli("summary", str(empty), "--format", "json")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["records"] == summary["errors"] == 0
-    for name in ("region", "VerificationStatus", "DkimAttributes.Status", "findings"):
-        assert summary["counts"][name] == {}
-
-
-# -- diff ----------------------------------------------------------------------------------
+    settings.update(fields)
+    ses.set_identity(region, name, **settings)
 
 
 def _identity(name: str, region: str = REGION, **fields: Any) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "type": "email_identity",
         "region": region,
+        "IdentityType": "DOMAIN",
         "IdentityName": name,
         "VerificationStatus": "SUCCESS",
         "DkimAttributes": {"SigningEnabled": True, "Status": "SUCCESS"},
         "Policies": {},
         "findings": [],
         "error": None,
-        **fields,
     }
+    record.update(fields)
+    return record
 
 
-def _write(path: Path, records: Iterable[dict[str, Any]]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+def _write(path: Path, records: Iterable[dict[str, Any]], *, run_lines: bool = True) -> Path:
+    """A report of ``records``, with run header and end lines unless ``run_lines`` is off."""
+    rows = list(records)
+    lines = [orjson.dumps(record) + b"\n" for record in rows]
+    if run_lines:
+        head = {"type": "run", "record_type": "email_identity"}
+        end = {"type": "run_end", "records": len(rows), "errors": 0}
+        lines = [orjson.dumps(head) + b"\n", *lines, orjson.dumps(end) + b"\n"]
+    path.write_bytes(b"".join(lines))
     return path
 
 
-def _sorted(changes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(changes, key=lambda c: (c["change"], c["region"], c["key"]))
+def _audit(ses: LocalSES, cli: Run, report: Path, *regions: str) -> list[dict[str, Any]]:
+    region_list = ",".join(regions or (REGION,))
+    args = ["identities", "--region", region_list, "--endpoint-url", ses.url, "-o", str(report)]
+    result = cli(*args, *FAST, "--no-progress")
+    assert result.code == 0, result.err
+    return read_ndjson(report)
 
 
-def test_diff_added_removed_changed(tmp_path: Path) -> None:
-    """diff finds added, removed and changed items by (type, region, name), and only those."""
+# -- summary -------------------------------------------------------------------------------
+
+
+def test_summary_json_counts_several_reports(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """summary of two reports counts both, per type, region, status and finding."""
+    ses.seed_identities(REGION, 30, prefix="use")
+    ses.seed_identities(EU, 12, prefix="euw", seed=7)
+    _clean(ses, EU, "public.example.com", policies={"open": PUBLIC})
+    first = _audit(ses, cli, tmp_path / "use.ndjson", REGION)
+    second = _audit(ses, cli, tmp_path / "euw.ndjson", EU)
+    records = first + second
+    result = cli(
+        "summary", str(tmp_path / "use.ndjson"), str(tmp_path / "euw.ndjson"), "--format", "json"
+    )
+    assert result.code == 0, result.err
+    assert result.err == ""
+    summary = json.loads(result.out)
+    assert summary["records"] == len(records) == 43
+    assert summary["errors"] == 0
+    assert summary["counts"]["region"] == {REGION: 30, EU: 13}
+    assert summary["counts"]["type"] == {"email_identity": 43}
+    statuses: dict[str, int] = {}
+    findings: dict[str, int] = {}
+    for record in records:
+        statuses[record["VerificationStatus"]] = statuses.get(record["VerificationStatus"], 0) + 1
+        for code in record["findings"]:
+            findings[code] = findings.get(code, 0) + 1
+    assert summary["counts"]["VerificationStatus"] == statuses and len(statuses) > 1
+    assert summary["counts"]["findings"] == findings and findings["PUBLIC_POLICY"] == 1
+    assert summary["warnings"] == []
+
+
+def test_summary_reads_standard_input(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """``summary -`` reads the report from standard input, as a pipeline would give it."""
+    ses.seed_identities(REGION, 9)
+    report = tmp_path / "report.ndjson"
+    _audit(ses, cli, report)
+    from_file = cli("summary", str(report), "--format", "markdown")
+    piped = run_cli("summary", "-", "--format", "markdown", input=report.read_text())
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("## stdin\n")
+    assert "**9** records, **0** errors" in piped.stdout
+    assert piped.stdout.split("\n", 1)[1] == from_file.out.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "says"),
+    [
+        ("text", "empty.ndjson: the report holds no records"),
+        ("markdown", "The report holds no records."),
+        ("json", '"records":0'),
+    ],
+)
+def test_summary_of_an_empty_report_says_so(tmp_path: Path, cli: Run, fmt: str, says: str) -> None:
+    """An empty report is summarized as empty, in every format, without failing."""
+    empty = tmp_path / "empty.ndjson"
+    empty.write_bytes(b"")
+    result = cli("summary", str(empty), "--format", fmt)
+    assert result.code == 0, result.err
+    assert says in result.out
+    if fmt == "json":
+        counts = json.loads(result.out)["counts"]
+        for name in ("type", "region", "VerificationStatus", "DkimAttributes.Status", "findings"):
+            assert counts[name] == {}
+
+
+def test_summary_counts_duplicates_once_and_warns(tmp_path: Path, cli: Run) -> None:
+    """An item in two reports (or twice in one) counts once, at its last record, with a warning."""
     old = _write(
         tmp_path / "old.ndjson",
-        [
-            _identity("same.example.com"),
-            _identity("same.example.com", EU),
-            _identity("changed.example.com"),
-            _identity("removed.example.com"),
-        ],
+        [_identity("a.example.com", VerificationStatus="PENDING"), _identity("b.example.com")],
     )
     new = _write(
         tmp_path / "new.ndjson",
+        [_identity("a.example.com"), _identity("c.example.com", region=EU)],
+    )
+    result = cli("summary", str(old), str(new), "--format", "json")
+    assert result.code == 0
+    summary = json.loads(result.out)
+    assert summary["records"] == 3
+    assert summary["counts"]["VerificationStatus"] == {"SUCCESS": 3}  # the last record of a
+    warning = "1 items have more than one record; the last one counts"
+    assert summary["warnings"] == [warning]
+    assert result.err == f"asyncses: warning: {warning}\n"
+
+
+def test_summary_of_the_same_report_twice(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """Naming one report twice counts each item once."""
+    ses.seed_identities(REGION, 5)
+    report = tmp_path / "report.ndjson"
+    _audit(ses, cli, report)
+    result = cli("summary", str(report), str(report), "--format", "json")
+    assert json.loads(result.out)["records"] == 5
+    assert "5 items have more than one record" in result.err
+
+
+def test_summary_text_is_a_plain_table(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """The text format is a table for people, with no colour codes off a terminal."""
+    _clean(ses, REGION, "a.example.com", policies={"open": PUBLIC})
+    _clean(ses, REGION, "b.example.com", sending_enabled=False)
+    _clean(ses, EU, "c.example.com")
+    report = tmp_path / "report.ndjson"
+    _audit(ses, cli, report, REGION, EU)
+    result = cli("summary", str(report))
+    assert result.code == 0
+    assert result.out.startswith("report.ndjson: 3 records, 0 errors\n")
+    assert "\x1b[" not in result.out
+    rows = [" ".join(line.replace("│", " ").split()) for line in result.out.splitlines()]
+    assert "region us-east-1 2" in rows and "eu-west-1 1" in rows
+    assert "findings PUBLIC_POLICY 1" in rows or "PUBLIC_POLICY 1" in rows
+
+
+def test_summary_markdown_explains_each_finding(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """Markdown has a row per finding with why it matters and how to fix it, then the counts."""
+    _clean(ses, REGION, "public.example.com", policies={"open": PUBLIC})
+    _clean(ses, REGION, "off.example.com", sending_enabled=False, dkim_signing_enabled=False)
+    _clean(ses, EU, "pending.example.com", verification_status="PENDING")
+    report = tmp_path / "report.ndjson"
+    records = _audit(ses, cli, report, REGION, EU)
+    result = cli("summary", str(report), "--format", "markdown")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "## report.ndjson"
+    assert "**3** records, **0** errors" in lines
+    assert "| finding | count | why it matters | how to fix |" in lines
+    codes = {code for record in records for code in record["findings"]}
+    assert codes >= {"PUBLIC_POLICY", "SENDING_DISABLED", "DKIM_SIGNING_DISABLED", "NOT_VERIFIED"}
+    for code in codes:
+        explained = FINDINGS[code]
+        row = next(line for line in lines if line.startswith(f"| {code} |"))
+        cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+        assert cells[2] == explained.why.replace("|", "\\|")
+        assert cells[3] == explained.fix.replace("|", "\\|")
+    assert "| region | count |" in lines
+    assert "| us-east-1 | 2 |" in lines and "| eu-west-1 | 1 |" in lines
+
+
+def test_summary_shows_list_values_as_comma_lists(tmp_path: Path, cli: Run) -> None:
+    """A counted field holding a list shows as one comma list (an empty one as "(none)")."""
+    report = _write(
+        tmp_path / "report.ndjson",
         [
-            _identity("added.example.com", EU),
-            _identity(
-                "changed.example.com",
-                VerificationStatus="FAILED",
-                DkimAttributes={"SigningEnabled": False, "Status": "SUCCESS"},
-                Policies={"open": PUBLIC},
-                findings=["NOT_VERIFIED", "DKIM_SIGNING_DISABLED", "PUBLIC_POLICY"],
-            ),
-            _identity("same.example.com", EU),
-            _identity("same.example.com"),
+            {
+                "type": "dedicated_ip_pool",
+                "region": REGION,
+                "PoolName": "a",
+                "ScalingMode": ["STANDARD", "MANAGED"],
+            },
+            {"type": "dedicated_ip_pool", "region": REGION, "PoolName": "b", "ScalingMode": []},
         ],
     )
-    result = run_cli("diff", str(old), str(new))
-    assert result.returncode == 0, result.stderr
+    markdown = cli("summary", str(report), "--format", "markdown")
+    assert "| STANDARD, MANAGED | 1 |" in markdown.out.splitlines()
+    assert "| (none) | 1 |" in markdown.out.splitlines()
+    counts = json.loads(cli("summary", str(report), "--format", "json").out)["counts"]
+    assert counts["ScalingMode"] == {"STANDARD, MANAGED": 1, "(none)": 1}
+
+
+def test_summary_counts_error_records(tmp_path: Path, cli: Run) -> None:
+    """Error records count as records and by error code."""
+    error = {
+        "code": "AccessDenied",
+        "message": "no",
+        "operation": "GetEmailIdentity",
+        "attempts": 1,
+    }
+    report = _write(
+        tmp_path / "report.ndjson",
+        [_identity("a.example.com"), _identity("b.example.com", error=error)],
+    )
+    summary = json.loads(cli("summary", str(report), "--format", "json").out)
+    assert (summary["records"], summary["errors"]) == (2, 1)
+    assert summary["counts"]["error.code"] == {"AccessDenied": 1}
+
+
+def test_summary_of_a_corrupt_report_names_the_line(tmp_path: Path, cli: Run) -> None:
+    """A line in the middle that is not JSON is an error naming file and line (exit 2)."""
+    report = _write(tmp_path / "report.ndjson", [_identity("a.example.com")])
+    lines = report.read_bytes().splitlines(keepends=True)
+    report.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]))
+    result = cli("summary", str(report))
+    assert result.code == 2
+    assert result.err == f"asyncses: error: {report}:2: not a JSON record\n"
+    assert result.out == ""
+
+
+def test_summary_of_a_missing_report_is_a_one_line_error(tmp_path: Path, cli: Run) -> None:
+    """A report that does not exist exits 2 with one line naming it."""
+    result = cli("summary", str(tmp_path / "nope.ndjson"))
+    assert result.code == 2
+    assert result.err.strip().endswith("nope.ndjson: no such report")
+    assert len(result.err.splitlines()) == 1
+
+
+# -- diff ----------------------------------------------------------------------------------
+
+
+def _changes(text: str) -> list[dict[str, Any]]:
+    return sorted(parse_ndjson(text), key=lambda c: (c["change"], c["region"], c["key"]))
+
+
+def test_diff_of_a_report_with_itself_is_silent(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """``diff R R`` prints nothing at all and exits 0."""
+    ses.seed_identities(REGION, 12)
+    report = tmp_path / "report.ndjson"
+    _audit(ses, cli, report)
+    result = cli("diff", str(report), str(report))
+    assert (result.code, result.out, result.err) == (0, "", "")
+    markdown = cli("diff", str(report), str(report), "--format", "markdown")
+    assert markdown.code == 0 and "0 added, 0 removed, 0 changed" in markdown.out
+
+
+def test_diff_of_two_runs_that_saw_the_same_is_silent(
+    ses: LocalSES, tmp_path: Path, cli: Run
+) -> None:
+    """Two audits of an unchanged account differ in their run lines only: nothing changed."""
+    ses.seed_identities(REGION, 6)
+    _audit(ses, cli, tmp_path / "a.ndjson")
+    _audit(ses, cli, tmp_path / "b.ndjson")
+    assert read_lines(tmp_path / "a.ndjson")[0] != read_lines(tmp_path / "b.ndjson")[0]
+    result = cli("diff", str(tmp_path / "a.ndjson"), str(tmp_path / "b.ndjson"))
+    assert (result.code, result.out) == (0, "")
+
+
+def test_diff_added_removed_changed_exits_1(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """Changes between two audits are found by (type, region, name); exit 1 says so."""
+    _clean(ses, REGION, "stays.example.com")
+    _clean(ses, REGION, "goes.example.com")
+    _clean(ses, REGION, "turns.example.com")
+    _audit(ses, cli, tmp_path / "old.ndjson", REGION, EU)
+    ses.delete_identity(REGION, "goes.example.com")
+    _clean(ses, EU, "comes.example.com")
+    _clean(ses, REGION, "turns.example.com", policies={"open": PUBLIC}, sending_enabled=False)
+    _audit(ses, cli, tmp_path / "new.ndjson", REGION, EU)
+    result = cli("diff", str(tmp_path / "old.ndjson"), str(tmp_path / "new.ndjson"))
+    assert result.code == 1, result.err
     head = {"type": "email_identity"}
-    assert _sorted(parse_ndjson(result.stdout)) == [
-        {"change": "added", **head, "region": EU, "key": "added.example.com"},
+    assert _changes(result.out) == [
+        {"change": "added", **head, "region": EU, "key": "comes.example.com"},
         {
             "change": "changed",
             **head,
             "region": REGION,
-            "key": "changed.example.com",
+            "key": "turns.example.com",
             "changes": {
-                "DkimAttributes.SigningEnabled": {"old": True, "new": False},
                 "Policies.open": {"old": None, "new": PUBLIC},
-                "VerificationStatus": {"old": "SUCCESS", "new": "FAILED"},
-                "findings": {
-                    "old": [],
-                    "new": ["NOT_VERIFIED", "DKIM_SIGNING_DISABLED", "PUBLIC_POLICY"],
+                "SendingEnabled": {"old": True, "new": False},
+                "findings": {"old": [], "new": ["SENDING_DISABLED", "PUBLIC_POLICY"]},
+                "findings_detail.PUBLIC_POLICY": {
+                    "old": None,
+                    "new": [{"policy": "open", "statement": 0}],
                 },
             },
         },
-        {"change": "removed", **head, "region": REGION, "key": "removed.example.com"},
+        {"change": "removed", **head, "region": REGION, "key": "goes.example.com"},
     ]
 
-    markdown = run_cli("diff", str(old), str(new), "--format", "markdown")
-    assert markdown.returncode == 0, markdown.stderr
-    assert "1 added, 1 removed, 1 changed" in markdown.stdout
-    row = next(line for line in markdown.stdout.splitlines() if "changed.example.com" in line)
+
+def test_diff_markdown(tmp_path: Path, cli: Run) -> None:
+    """Markdown: the counts, then one row per change with what changed; exit 1 all the same."""
+    old = _write(
+        tmp_path / "old.ndjson", [_identity("x.example.com"), _identity("gone.example.com")]
+    )
+    new = _write(
+        tmp_path / "new.ndjson",
+        [_identity("x.example.com", VerificationStatus="FAILED"), _identity("new.example.com")],
+    )
+    result = cli("diff", str(old), str(new), "--format", "markdown")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "## Changes from old.ndjson to new.ndjson"
+    assert "1 added, 1 removed, 1 changed" in lines
+    assert "| change | type | region | item | details |" in lines
+    row = next(line for line in lines if "x.example.com" in line)
+    assert row.startswith("| changed | email_identity | us-east-1 |")
     assert "VerificationStatus: SUCCESS → FAILED" in row
-    assert "| account |" not in markdown.stdout  # one account: no account column
+    assert any(line.startswith("| removed |") and "gone.example.com" in line for line in lines)
 
 
-def test_diff_keys_by_account(tmp_path: Path) -> None:
-    """The same name in another account is another item; Markdown then shows the account."""
+def test_diff_markdown_shows_accounts_when_there_are_some(tmp_path: Path, cli: Run) -> None:
+    """The same name in another account is another item; the account column appears."""
     old = _write(tmp_path / "old.ndjson", [_identity("x.example.com", account=DEFAULT_ACCOUNT)])
     new = _write(tmp_path / "new.ndjson", [_identity("x.example.com", account=OTHER_ACCOUNT)])
-    result = run_cli("diff", str(old), str(new))
-    assert result.returncode == 0, result.stderr
-    assert sorted((c["change"], c["account"]) for c in parse_ndjson(result.stdout)) == [
+    result = cli("diff", str(old), str(new))
+    assert sorted((c["change"], c["account"]) for c in parse_ndjson(result.out)) == [
         ("added", OTHER_ACCOUNT),
         ("removed", DEFAULT_ACCOUNT),
     ]
-    markdown = run_cli("diff", str(old), str(new), "--format", "markdown")
-    assert "| account |" in markdown.stdout and OTHER_ACCOUNT in markdown.stdout
+    markdown = cli("diff", str(old), str(new), "--format", "markdown")
+    assert "| change | type | account | region | item | details |" in markdown.out
 
 
-def test_diff_failed_lookup_is_not_a_change(tmp_path: Path) -> None:
+def test_diff_compares_the_last_of_duplicated_records(tmp_path: Path, cli: Run) -> None:
+    """An item twice on one side is compared at its last record, with a warning."""
+    old = _write(
+        tmp_path / "old.ndjson",
+        [_identity("a.example.com", VerificationStatus="PENDING"), _identity("a.example.com")],
+    )
+    new = _write(tmp_path / "new.ndjson", [_identity("a.example.com")])
+    result = cli("diff", str(old), str(new))
+    assert (result.code, result.out) == (0, "")
+    assert result.err == (
+        "asyncses: warning: the old report has 1 repeated records; the last one of each counts\n"
+    )
+    flipped = cli("diff", str(new), str(old))
+    assert flipped.code == 0
+    assert "the new report has 1 repeated records" in flipped.err
+
+
+def test_diff_with_several_files_per_side(tmp_path: Path, cli: Run) -> None:
+    """--old and --new add files to either side (shards of one run): compared as one report."""
+    old_a = _write(tmp_path / "old-a.ndjson", [_identity("a.example.com")])
+    old_b = _write(tmp_path / "old-b.ndjson", [_identity("b.example.com", region=EU)])
+    new_a = _write(tmp_path / "new-a.ndjson", [_identity("a.example.com")])
+    new_b = _write(tmp_path / "new-b.ndjson", [_identity("b.example.com", region=EU)])
+    same = cli("diff", str(old_a), str(new_a), "--old", str(old_b), "--new", str(new_b))
+    assert (same.code, same.out) == (0, "")
+    alone = cli("diff", str(old_a), str(new_a), "--old", str(old_b))
+    assert alone.code == 1
+    assert [(c["change"], c["key"]) for c in parse_ndjson(alone.out)] == [
+        ("removed", "b.example.com")
+    ]
+    new_c = _write(tmp_path / "new-c.ndjson", [_identity("c.example.com")])
+    more = cli(
+        "diff",
+        str(old_a),
+        str(new_a),
+        "--old",
+        str(old_b),
+        "--new",
+        str(new_b),
+        "--new",
+        str(new_c),
+    )
+    assert [(c["change"], c["key"]) for c in parse_ndjson(more.out)] == [("added", "c.example.com")]
+
+
+def test_diff_failed_lookup_is_not_a_change(tmp_path: Path, cli: Run) -> None:
     """An item whose lookup failed is compared on the fields it still has, findings aside."""
     error = {"code": "Throttling", "message": "x", "operation": "GetEmailIdentity", "attempts": 8}
     listed = {
@@ -493,9 +470,9 @@ def test_diff_failed_lookup_is_not_a_change(tmp_path: Path) -> None:
         tmp_path / "new.ndjson",
         [listed, {**listed, "IdentityName": "b.example.com", "VerificationStatus": "FAILED"}],
     )
-    result = run_cli("diff", str(old), str(new))
-    assert result.returncode == 0, result.stderr
-    assert parse_ndjson(result.stdout) == [
+    result = cli("diff", str(old), str(new))
+    assert result.code == 1
+    assert parse_ndjson(result.out) == [
         {
             "change": "changed",
             "type": "email_identity",
@@ -506,184 +483,511 @@ def test_diff_failed_lookup_is_not_a_change(tmp_path: Path) -> None:
     ]
 
 
-def test_diff_of_a_foreign_file_is_a_one_line_error(tmp_path: Path) -> None:
-    """A file of JSON objects that are not asyncses records is refused with exit 2, no traceback."""
+def test_diff_warns_about_a_cut_short_report(tmp_path: Path, cli: Run) -> None:
+    """A side without its end line is compared, with a warning that it was cut short."""
+    old = _write(tmp_path / "old.ndjson", [_identity("a.example.com")])
+    new = _write(tmp_path / "new.ndjson", [_identity("a.example.com")])
+    new.write_bytes(b"".join(new.read_bytes().splitlines(keepends=True)[:-1]))
+    result = cli("diff", str(old), str(new))
+    assert (result.code, result.out) == (0, "")
+    assert "new.ndjson: no end line" in result.err
+
+
+def test_diff_of_a_foreign_file_is_a_one_line_error(tmp_path: Path, cli: Run) -> None:
+    """JSON objects that are not asyncses records are refused with exit 2 and one line."""
     old = _write(tmp_path / "old.ndjson", [{"hello": "world"}])
     new = _write(tmp_path / "new.ndjson", [_identity("a.example.com")])
-    result = run_cli("diff", str(old), str(new))
-    assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1
-    assert "not an asyncses record" in result.stderr
+    result = cli("diff", str(old), str(new))
+    assert result.code == 2
+    assert len(result.err.splitlines()) == 1
+    assert "not an asyncses record" in result.err
 
 
-# -- progress ------------------------------------------------------------------------------
-
-
-def test_no_progress_when_stderr_is_not_a_terminal(ses: LocalSES) -> None:
-    """With stderr on a pipe there is no bar, only the final summary line."""
-    ses.seed_identities(REGION, 120)
-    result = run_cli("identities", "--region", REGION, "--endpoint-url", ses.url)
-    assert result.returncode == 0, result.stderr
-    assert len(parse_ndjson(result.stdout)) == 120
-    assert "\x1b[" not in result.stderr and "━" not in result.stderr
-    assert "req/s" not in result.stderr
-    assert result.stderr.count("\n") == 1
-    match = _summary_line(result.stderr)
-    assert match.groups() == ("120", "0")
-
-
-def _run_on_terminal(*args: str) -> tuple[int, str]:
-    """Run the CLI with stderr on a pseudo-terminal (120x40); its exit code and stderr."""
-    import fcntl
-    import pty
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    with subprocess.Popen(
-        [sys.executable, "-m", "asyncses", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=slave,
-        cwd=ROOT,
-    ) as process:
-        os.close(slave)
-        output = bytearray()
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-        os.close(master)
-    return process.wait(timeout=60), output.decode("utf-8", "replace")
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-def test_progress_bar_on_a_terminal(ses: LocalSES, tmp_path: Path) -> None:
-    """On a terminal a live bar shows done/total and rates; --no-progress turns it off."""
-    ses.seed_identities(REGION, 150)
-    report = tmp_path / "report.ndjson"
-    common = ("identities", "--region", REGION, "--endpoint-url", ses.url, "-o", str(report))
-    code, shown = _run_on_terminal(*common, "--concurrency", "8")
-    assert code == 0, shown
-    assert "identities" in shown and "━" in shown
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
-    # done/total: the total is known as soon as the listing's last page is in
-    assert re.search(r"\b[1-9]\d*/150\b", plain), plain
-    assert "req/s" in plain and "throttles" in plain and "retries" in plain
-    assert _summary_line(plain).group(1) == "150"
-
-    code, hidden = _run_on_terminal(*common, "--no-progress")
-    assert code == 0, hidden
-    assert "━" not in hidden and "req/s" not in hidden and "\x1b[" not in hidden
-    assert _summary_line(hidden).group(1) == "150"
-    assert len(read_ndjson(report)) == 150
+def test_diff_reads_standard_input_once(tmp_path: Path, cli: Run) -> None:
+    """Standard input can be one side, not both."""
+    report = _write(tmp_path / "r.ndjson", [_identity("a.example.com")])
+    result = cli("diff", "-", "-", "--old", str(report))
+    assert result.code == 2 and "standard input" in result.err
+    piped = run_cli("diff", str(report), "-", input=report.read_text())
+    assert (piped.returncode, piped.stdout) == (0, "")
 
 
 # -- the scheduled report ------------------------------------------------------------------
 
 
-def _daily(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--dir", str(folder), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def daily_module() -> ModuleType:
+    """scripts/daily-report loaded as a module (its ``main`` runs in this process)."""
+    loader = importlib.machinery.SourceFileLoader("daily_report", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("daily_report", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def daily(daily_module: ModuleType, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``daily-report --dir FOLDER ARGS`` in this process."""
+
+    def run(folder: Path, *args: str) -> Result:
+        capsys.readouterr()
+        try:
+            code = int(daily_module.main(["--dir", str(folder), *FAST, *args]))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
 
 
 def _files(folder: Path) -> list[str]:
+    """The visible files of the report folder."""
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
-def test_daily_report_end_to_end(ses: LocalSES, tmp_path: Path) -> None:
-    """Dated report + Markdown, a diff against the previous run, --fail-on, pruning to --keep."""
+def _hidden(folder: Path) -> list[str]:
+    """Hidden files other than the folder's lock file: what a run must not leave behind."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name.startswith(".") and p.name != ".daily-report.lock"
+    )
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_daily_report_end_to_end(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+    """A report and Markdown per date, the changes since the previous day, --fail-on, --keep."""
     assert os.access(SCRIPT, os.X_OK)
     assert SCRIPT.read_text().startswith("#!/usr/bin/env python3\n")
     _clean(ses, REGION, "stays.example.com")
     _clean(ses, REGION, "goes.example.com")
     _clean(ses, EU, "turns.example.com")
     folder = tmp_path / "reports"
-    common = ("--region", f"{REGION},{EU}", "--endpoint-url", ses.url)
+    common = ("--resources", "identities", "--region", f"{REGION},{EU}", "--endpoint-url", ses.url)
 
-    first = _daily(folder, *common, "--date", "2024-05-01")
-    assert first.returncode == 0, first.stderr
-    assert _files(folder) == ["identities-2024-05-01.md", "identities-2024-05-01.ndjson"]
+    first = daily(folder, *common, "--date", "2024-05-01")
+    assert first.code == 0, first.err
+    assert _files(folder) == ["identities-2024-05-01.ndjson", "report-2024-05-01.md"]
+    assert _hidden(folder) == []
     assert len(read_ndjson(folder / "identities-2024-05-01.ndjson")) == 3
-    markdown = (folder / "identities-2024-05-01.md").read_text()
-    assert markdown.startswith("# SES identities audit 2024-05-01\n")
+    markdown = (folder / "report-2024-05-01.md").read_text()
+    assert markdown.startswith("# SES audit 2024-05-01\n")
+    assert "## identities" in markdown
     assert "No previous report" in markdown
-    assert "| us-east-1 | 2 |" in markdown  # the summary's region table
+    assert "| us-east-1 | 2 |" in markdown.splitlines()
+    assert "wrote identities-2024-05-01.ndjson and report-2024-05-01.md" in first.err
 
     ses.delete_identity(REGION, "goes.example.com")
     _clean(ses, REGION, "comes.example.com")
     _clean(ses, EU, "turns.example.com", policies={"open": PUBLIC})
-    second = _daily(folder, *common, "--date", "2024-05-02", "--fail-on", "PUBLIC_POLICY")
-    assert second.returncode == 1, second.stderr  # the audit's exit code
+    second = daily(folder, *common, "--date", "2024-05-02", "--fail-on", "PUBLIC_POLICY")
+    assert second.code == 1, second.err  # the audit's exit code
     assert len(_files(folder)) == 4
-    records = read_ndjson(folder / "identities-2024-05-02.ndjson")
-    assert {r["IdentityName"] for r in records} == {
-        "stays.example.com",
-        "comes.example.com",
-        "turns.example.com",
-    }
-    markdown = (folder / "identities-2024-05-02.md").read_text()
-    assert "Changes since `identities-2024-05-01.ndjson`" in markdown
-    assert "1 added, 1 removed, 1 changed" in markdown
+    names = {r["IdentityName"] for r in read_ndjson(folder / "identities-2024-05-02.ndjson")}
+    assert names == {"stays.example.com", "comes.example.com", "turns.example.com"}
+    markdown = (folder / "report-2024-05-02.md").read_text()
     lines = markdown.splitlines()
-    assert any("added" in line and "comes.example.com" in line for line in lines)
-    assert any("removed" in line and "goes.example.com" in line for line in lines)
-    assert any("| eu-west-1 | turns.example.com | PUBLIC_POLICY |" in line for line in lines)
+    assert "### Changes since `identities-2024-05-01.ndjson`" in lines
+    assert "1 added, 1 removed, 1 changed" in lines
+    assert any(line.startswith("| added |") and "comes.example.com" in line for line in lines)
+    assert any(line.startswith("| removed |") and "goes.example.com" in line for line in lines)
+    assert "| eu-west-1 | turns.example.com | PUBLIC_POLICY |" in lines
     assert "audit exit code 1" in markdown
+    assert FINDINGS["PUBLIC_POLICY"].why in markdown
 
     (folder / "notes.txt").write_text("not a report")
-    third = _daily(folder, *common, "--date", "2024-05-03", "--keep", "1")
-    assert third.returncode == 0, third.stderr
+    third = daily(folder, *common, "--date", "2024-05-03", "--keep", "1")
+    assert third.code == 0, third.err
+    assert _files(folder) == ["identities-2024-05-03.ndjson", "notes.txt", "report-2024-05-03.md"]
+    assert "deleted identities-2024-05-01.ndjson" in third.err
+    text = (folder / "report-2024-05-03.md").read_text()
+    assert "Changes since `identities-2024-05-02.ndjson`" in text
+
+
+def test_daily_report_default_resources(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+    """Without --resources: identities, account and configuration sets, one Markdown for all."""
+    _clean(ses, REGION, "a.example.com")
+    ses.seed_configuration_sets(REGION, 2)
+    folder = tmp_path / "reports"
+    result = daily(folder, "--region", REGION, "--endpoint-url", ses.url, "--date", "2024-05-01")
+    assert result.code == 0, result.err
     assert _files(folder) == [
-        "identities-2024-05-03.md",
-        "identities-2024-05-03.ndjson",
-        "notes.txt",
+        "account-2024-05-01.ndjson",
+        "configuration-sets-2024-05-01.ndjson",
+        "identities-2024-05-01.ndjson",
+        "report-2024-05-01.md",
     ]
-    assert (
-        "Changes since `identities-2024-05-02.ndjson`"
-        in (folder / "identities-2024-05-03.md").read_text()
-    )
+    markdown = (folder / "report-2024-05-01.md").read_text()
+    for name in ("identities", "account", "configuration-sets"):
+        assert f"\n## {name}\n" in markdown
+    assert len(read_ndjson(folder / "configuration-sets-2024-05-01.ndjson")) == 2
 
 
-def test_daily_report_same_day_replaces_and_compares(ses: LocalSES, tmp_path: Path) -> None:
-    """A second run on the same day replaces that day's report and diffs against it."""
+def test_daily_report_same_day_compares_with_the_earlier_run(
+    ses: LocalSES, tmp_path: Path, daily: Run
+) -> None:
+    """A second run on the same day replaces that day's report and shows the changes since."""
     _clean(ses, REGION, "a.example.com")
     folder = tmp_path / "reports"
-    common = ("--region", REGION, "--endpoint-url", ses.url, "--date", "2024-05-01")
-    assert _daily(folder, *common).returncode == 0
+    common = ("--resources", "identities", "--region", REGION, "--endpoint-url", ses.url)
+    assert daily(folder, *common, "--date", "2024-05-01").code == 0
     _clean(ses, REGION, "b.example.com")
-    again = _daily(folder, *common)
-    assert again.returncode == 0, again.stderr
-    assert _files(folder) == ["identities-2024-05-01.md", "identities-2024-05-01.ndjson"]
+    again = daily(folder, *common, "--date", "2024-05-01")
+    assert again.code == 0, again.err
+    assert _files(folder) == ["identities-2024-05-01.ndjson", "report-2024-05-01.md"]
+    assert _hidden(folder) == []  # the snapshot of the earlier run is gone
     assert len(read_ndjson(folder / "identities-2024-05-01.ndjson")) == 2
-    markdown = (folder / "identities-2024-05-01.md").read_text()
-    assert "the earlier run of the day" in markdown
+    markdown = (folder / "report-2024-05-01.md").read_text()
+    assert "### Changes since the earlier run of the day" in markdown
     assert "1 added, 0 removed, 0 changed" in markdown
 
 
-def test_daily_report_refused_audit_writes_nothing(ses: LocalSES, tmp_path: Path) -> None:
-    """A refused audit (usage error) exits 2 and leaves the folder's reports untouched."""
-    folder = tmp_path / "reports"
+def _earlier_reports(folder: Path) -> dict[str, bytes]:
     folder.mkdir()
     before = {
         "identities-2024-05-01.ndjson": orjson.dumps(_identity("a.example.com")) + b"\n",
-        "identities-2024-05-01.md": b"# SES identities audit 2024-05-01\n",
+        "report-2024-05-01.md": b"# SES audit 2024-05-01\n",
         "identities-2024-05-02.ndjson": orjson.dumps(_identity("b.example.com")) + b"\n",
+        "report-2024-05-02.md": b"# SES audit 2024-05-02\n",
     }
     for name, data in before.items():
         (folder / name).write_bytes(data)
-    refused = _daily(folder, "--region", "not a region", "--endpoint-url", ses.url, "--keep", "1")
-    assert refused.returncode == 2
-    assert "invalid region" in refused.stderr
-    assert {name: (folder / name).read_bytes() for name in _files(folder)} == before
-    assert not [p for p in folder.iterdir() if p.name.endswith(".partial")]
+    return before
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--endpoint-url", "http://127.0.0.1:9"), "cannot reach SES"),
+        (("--region", "not a region"), "invalid region"),
+        (("--fail-on", "NOT_A_CODE"), "unknown finding"),
+    ],
+    ids=["unreachable-endpoint", "bad-region", "bad-fail-on"],
+)
+def test_daily_report_refused_run_leaves_everything(
+    ses: LocalSES, tmp_path: Path, daily: Run, args: tuple[str, ...], says: str
+) -> None:
+    """A refused run exits 2 and leaves the folder as it was: no report, no pruning, no litter."""
+    folder = tmp_path / "reports"
+    before = _earlier_reports(folder)
+    if "--endpoint-url" not in args:
+        args = ("--endpoint-url", ses.url, *args)
+    result = daily(
+        folder, "--resources", "identities", "--date", "2024-05-02", "--keep", "1", *args
+    )
+    assert result.code == 2, result.err
+    assert says in result.err
+    assert _snapshot(folder) == before | (
+        {".daily-report.lock": b""} if (folder / ".daily-report.lock").exists() else {}
+    )
+    assert _hidden(folder) == []
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _mentioning(text: str) -> list[int]:
+    """The processes whose command line mentions ``text`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def slow_proxy(ses: LocalSES) -> Iterator[FaultProxy]:
+    """A proxy that answers each identity lookup after a quarter of a second."""
+    faults = Faults(latency=0.25, match=r"^GET /v2/email/identities/.")
+    with FaultProxy(ses.url, faults) as proxy:
+        yield proxy
+
+
+def _start_daily(
+    folder: Path, url: str, date: str, resources: str = "identities"
+) -> subprocess.Popen[str]:
+    """The script in a child process, one lookup at a time."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--dir",
+            str(folder),
+            "--resources",
+            resources,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            url,
+            "--concurrency",
+            "1",
+            "--date",
+            date,
+            *FAST,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_daily_report_sigterm_promotes_nothing(
+    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Run
+) -> None:
+    """SIGTERM mid-audit exits 143; the day's earlier report and Markdown stay as they were."""
+    ses.seed_identities(REGION, 10)
+    folder = tmp_path / "reports"
+    before = _earlier_reports(folder)
+    process = _start_daily(folder, slow_proxy.url, "2024-05-02")
+    try:
+        assert slow_proxy.stats.wait_for(lambda s: s.forwarded >= 3, timeout=30)
+        assert (folder / ".daily-report.staging").is_dir()  # the run is under way
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 143, err
+    assert "interrupted" in err
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    assert _files(folder) == sorted(before)
+    assert not (folder / ".daily-report.staging").exists()
+    # Whatever the interrupted audit kept for itself, the next run clears away.
+    after = daily(
+        folder, "--resources", "identities", "--endpoint-url", ses.url, "--date", "2024-05-02"
+    )
+    assert after.code == 0, after.err
+    assert _hidden(folder) == []
+    assert len(read_ndjson(folder / "identities-2024-05-02.ndjson")) == 10
+
+
+def test_daily_report_sigterm_in_a_later_resource_promotes_nothing(
+    ses: LocalSES, tmp_path: Path, daily: Run
+) -> None:
+    """Stopped while auditing its second resource, a run leaves the day's files as they were."""
+    import threading
+
+    _clean(ses, REGION, "a.example.com")
+    folder = tmp_path / "reports"
+    common = (
+        "--resources",
+        "identities,account",
+        "--endpoint-url",
+        ses.url,
+        "--date",
+        "2024-05-01",
+    )
+    assert daily(folder, *common).code == 0
+    before = _snapshot(folder)
+    _clean(ses, REGION, "b.example.com")
+    account_asked = threading.Event()
+
+    def slow_account(_account: str, _region: str, _params: dict[str, Any]) -> None:
+        account_asked.set()
+        time.sleep(3)
+
+    ses.before("GetAccount", slow_account)
+    process = _start_daily(folder, ses.url, "2024-05-01", "identities,account")
+    try:
+        assert account_asked.wait(timeout=30)  # the identities audit is over
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 143, err
+    assert {name: (folder / name).read_bytes() for name in before} == before
+
+
+def test_daily_report_kill_9_leaves_no_process_and_the_next_run_cleans_up(
+    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Run
+) -> None:
+    """kill -9 leaves no process behind; the next run removes the killed run's leftovers."""
+    ses.seed_identities(REGION, 10)
+    folder = tmp_path / "reports"
+    before = _earlier_reports(folder)
+    process = _start_daily(folder, slow_proxy.url, "2024-05-02")
+    try:
+        assert slow_proxy.stats.wait_for(lambda s: s.forwarded >= 3, timeout=30)
+        assert _children(process.pid) == []  # no worker processes to orphan
+        assert _mentioning(str(folder)) == [process.pid]
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert _mentioning(str(folder)) == []
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    (folder / ".report-2024-05-02.md.tmp").write_text("a Markdown file cut short")
+    left = _hidden(folder)
+    assert left == [".daily-report.staging", ".report-2024-05-02.md.tmp"]
+    assert (folder / ".daily-report.staging" / ".identities-2024-05-02.ndjson.partial").exists()
+    result = daily(
+        folder, "--resources", "identities", "--endpoint-url", ses.url, "--date", "2024-05-02"
+    )
+    assert result.code == 0, result.err
+    for name in left:
+        assert f"daily-report: removed {name}, left by a killed run" in result.err
+    assert _hidden(folder) == []
+    assert len(read_ndjson(folder / "identities-2024-05-02.ndjson")) == 10
+
+
+def test_daily_report_markdown_write_failure_exits_3(
+    ses: LocalSES, tmp_path: Path, daily: Run
+) -> None:
+    """A Markdown that cannot be written (its name taken by a folder) exits 3, no temp file."""
+    _clean(ses, REGION, "a.example.com")
+    folder = tmp_path / "reports"
+    (folder / "report-2024-05-01.md").mkdir(parents=True)
+    result = daily(
+        folder, "--resources", "identities", "--endpoint-url", ses.url, "--date", "2024-05-01"
+    )
+    assert result.code == 3, result.err
+    assert "cannot write the report" in result.err and "report-2024-05-01.md" in result.err
+    assert _hidden(folder) == []
+
+
+def test_daily_report_report_write_failure_exits_3(ses: LocalSES, tmp_path: Path) -> None:
+    """A report write refused (file size limit) exits 3: earlier files intact, no temp files."""
+    for i in range(4):
+        ses.set_identity(REGION, f"big-{i}.example.com", policies={"big": "x" * 12_000})
+    folder = tmp_path / "reports"
+    before = _earlier_reports(folder)
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--dir",
+            str(folder),
+            "--resources",
+            "identities",
+            "--endpoint-url",
+            ses.url,
+            "--date",
+            "2024-05-02",
+            "--keep",
+            "1",
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        preexec_fn=limit,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "File too large" in result.stderr
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    assert _files(folder) == sorted(before)
+    assert _hidden(folder) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_daily_report_read_only_folder_exits_3(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+    """A folder made read-only after the first run: exit 3, the first run's files intact."""
+    _clean(ses, REGION, "a.example.com")
+    folder = tmp_path / "reports"
+    args = ("--resources", "identities", "--endpoint-url", ses.url, "--date", "2024-05-01")
+    assert daily(folder, *args).code == 0
+    before = _snapshot(folder)
+    folder.chmod(0o555)
+    try:
+        result = daily(folder, *args)
+    finally:
+        folder.chmod(0o755)
+    assert result.code == 3, result.err
+    assert _snapshot(folder) == before
+    assert _hidden(folder) == []
+
+
+def test_daily_report_environment_variables(
+    ses: LocalSES,
+    tmp_path: Path,
+    daily_module: ModuleType,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ASYNCSES_REPORT_DIR, _REGIONS, _KEEP, _FAIL_ON and _RESOURCES configure a run; flags win."""
+    _clean(ses, REGION, "a.example.com")
+    _clean(ses, EU, "b.example.com", policies={"open": PUBLIC})
+    folder = tmp_path / "from-env"
+    monkeypatch.setenv("ASYNCSES_REPORT_DIR", str(folder))
+    monkeypatch.setenv("ASYNCSES_REGIONS", f"{REGION},{EU}")
+    monkeypatch.setenv("ASYNCSES_KEEP", "1")
+    monkeypatch.setenv("ASYNCSES_FAIL_ON", "PUBLIC_POLICY")
+    monkeypatch.setenv("ASYNCSES_RESOURCES", "identities")
+
+    def run(*args: str) -> int:
+        code = int(daily_module.main(["--endpoint-url", ses.url, *FAST, *args]))
+        capsys.readouterr()
+        return code
+
+    assert run("--date", "2024-05-01") == 1  # ASYNCSES_FAIL_ON
+    records = read_ndjson(folder / "identities-2024-05-01.ndjson")
+    assert {r["region"] for r in records} == {REGION, EU}  # ASYNCSES_REGIONS
+    assert run("--date", "2024-05-02") == 1
+    assert _files(folder) == ["identities-2024-05-02.ndjson", "report-2024-05-02.md"]  # KEEP=1
+    # Flags override the environment.
+    assert (
+        run("--date", "2024-05-03", "--keep", "3", "--region", REGION, "--fail-on", "NOT_VERIFIED")
+        == 0
+    )
+    assert {r["region"] for r in read_ndjson(folder / "identities-2024-05-03.ndjson")} == {REGION}
+    assert len(_files(folder)) == 4
+    other = tmp_path / "from-flag"
+    assert run("--date", "2024-05-03", "--dir", str(other)) == 1
+    assert _files(other) == ["identities-2024-05-03.ndjson", "report-2024-05-03.md"]
+
+
+def test_daily_report_runs_one_at_a_time(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+    """While another run holds the folder's lock, a run exits 2 and touches nothing."""
+    import fcntl
+
+    folder = tmp_path / "reports"
+    before = _earlier_reports(folder)
+    with (folder / ".daily-report.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = daily(folder, "--resources", "identities", "--endpoint-url", ses.url)
+    assert result.code == 2
+    assert f"another run is using {folder}" in result.err
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    assert _files(folder) == sorted(before)
+    assert ses.operation_calls == {}
+
+
+def test_daily_report_needs_a_folder(
+    daily_module: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --dir or ASYNCSES_REPORT_DIR the script stops with a usage error."""
+    with pytest.raises(SystemExit) as stopped:
+        daily_module.main([])
+    assert stopped.value.code == 2
+    assert "--dir is required" in capsys.readouterr().err

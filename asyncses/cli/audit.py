@@ -74,6 +74,8 @@ class Audit:
     jobs: int = 1
     #: No summary line on stderr (a ``--jobs`` child: its parent says it all).
     quiet: bool = False
+    #: Whether an interrupted run may be finished with ``--resume`` (said on stderr).
+    resumable: bool = True
 
     def header(self, client: Client | None = None) -> RunHeader:
         """The run header of this audit's report."""
@@ -180,6 +182,7 @@ class _Run:
                 with progress, anyio.CancelScope() as scope:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(self._watch_signals, scope)
+                        tg.start_soon(output.flush_every_second)
                         async with self._records(client, plan) as records:
                             async for record in records:
                                 await output.write(record)
@@ -264,7 +267,7 @@ class _Run:
         plan = output.plan
         if plan is not None and plan.kept:
             line += f" ({plan.kept} kept from the resumed report)"
-        if interrupted and self.audit.output != "-":
+        if interrupted and self.audit.output != "-" and self.audit.resumable:
             line += (
                 f"; interrupted: {self.audit.output} is unchanged, what was fetched is in "
                 f"{partial_path(output.target).name}: run again with --resume to finish"

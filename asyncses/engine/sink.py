@@ -97,6 +97,16 @@ class NdjsonWriter:
             if error:
                 self.result.errors += 1
 
+    async def flush_every(self, seconds: float | None = None) -> None:
+        """Flush whatever waits at least every ``seconds`` (``flush_interval`` by default),
+        until cancelled: run it beside the writing task, so that a record is on disk within
+        a second even when the next one is long in coming."""
+        interval = self._flush_interval if seconds is None else seconds
+        while True:
+            await anyio.sleep(interval)
+            if self._buffer and time.monotonic() - self._last_flush >= interval:
+                await self.flush()
+
     async def flush(self) -> None:
         """Write out what is buffered, from a worker thread, shielded from cancellation."""
         self._last_flush = time.monotonic()

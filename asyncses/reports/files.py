@@ -353,6 +353,11 @@ class ReportOutput:
         if not continuing:
             self._writer.write_line(encode(self.header.to_json()), count=False)
 
+    async def flush_every_second(self) -> None:
+        """Keep flushing while the run lasts (run it in the run's task group)."""
+        assert self._writer is not None, "open() first"
+        await self._writer.flush_every(1.0)
+
     async def write(self, record: Mapping[str, Any]) -> None:
         """Write one record."""
         assert self._writer is not None, "open() first"
@@ -516,7 +521,8 @@ def _locked_file(path: Path, *, like: Path, keep: bool) -> BinaryIO:
 
 
 def _after_last_line(stream: BinaryIO) -> BinaryIO:
-    """``stream`` cut after its last newline, positioned there."""
+    """``stream`` positioned to append a line: a last line that lacks only its newline is
+    kept (as readers keep it), one cut short (a crash mid-write) is cut off."""
     data_end = stream.seek(0, os.SEEK_END)
     # Find the last newline; everything after it is a torn line.
     position = data_end
@@ -532,6 +538,16 @@ def _after_last_line(stream: BinaryIO) -> BinaryIO:
         position = start
     keep = last_newline + 1
     if keep != data_end:
+        stream.seek(keep)
+        tail = stream.read()
+        try:
+            whole = isinstance(orjson.loads(tail), dict)
+        except orjson.JSONDecodeError:
+            whole = False
+        if whole:
+            stream.seek(data_end)
+            stream.write(b"\n")
+            return stream
         stream.truncate(keep)
     stream.seek(keep)
     return stream
