@@ -132,6 +132,18 @@ class NdjsonWriter:
         except OSError as exc:
             raise ReportWriteError(self.name, exc.strerror or str(exc)) from None
 
+    async def sync(self) -> None:
+        """Flush everything and, for a writer that syncs (``fsync=True``), make it durable, keeping
+        the stream open (a caller may rename the file before letting go of it)."""
+        await self.flush()
+        if self._fsync:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._sync)
+
+    def _sync(self) -> None:
+        with self._translated():
+            os.fsync(self._stream.fileno())
+
     async def aclose(self) -> None:
         """Flush everything, then close the stream if this writer owns it."""
         try:

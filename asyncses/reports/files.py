@@ -348,6 +348,10 @@ class ReportOutput:
             raise UsageError(f"another run is writing {self.path}") from None
         except OSError as exc:
             raise ReportWriteError(str(self.partial), exc.strerror or str(exc)) from None
+        # A run killed while writing a resumed report anew left this; the partial file it
+        # read is still there (this run continues it, or replaces it).
+        with contextlib.suppress(FileNotFoundError):
+            self._compact_path.unlink()
         self._appended_from = stream.tell()
         self._writer = NdjsonWriter(stream, name=self.path, close=True, fsync=True)
         if not continuing:
@@ -380,21 +384,27 @@ class ReportOutput:
                 await writer.aclose()
                 return result
             try:
+                # The partial file's lock is held until it has taken its place: another run
+                # must not take (and empty) it in between.
                 if self.plan is not None and self.plan.source is not None:
-                    await writer.aclose()
+                    await writer.sync()
                     result = await anyio.to_thread.run_sync(self._compact)
                 else:
                     writer.write_line(encode(end), count=False)
-                    await writer.aclose()
+                    await writer.sync()
                     await anyio.to_thread.run_sync(os.replace, self.partial, self.target)
             except BaseException:
-                await anyio.to_thread.run_sync(self._discard)
+                if not self._continued:
+                    await anyio.to_thread.run_sync(self._discard)
                 raise
+            finally:
+                await writer.aclose()
         return result
 
     async def abandon(self, *, discard: bool = False) -> None:
         """The run stopped early: leave the report as it was. The partial file stays for
-        ``--resume`` unless ``discard``."""
+        ``--resume`` unless ``discard`` (and it was not an interrupted run's to begin with:
+        that one stays, whatever happens)."""
         writer, self._writer = self._writer, None
         with anyio.CancelScope(shield=True):
             try:
@@ -405,8 +415,18 @@ class ReportOutput:
                         discard = True
                         raise
             finally:
-                if discard and not self.direct:
+                if discard and not self.direct and not self._continued:
                     await anyio.to_thread.run_sync(self._discard)
+
+    @property
+    def _compact_path(self) -> Path:
+        return self.target.with_name(f".{self.target.name}.compact")
+
+    @property
+    def _continued(self) -> bool:
+        """True when this run continues an interrupted run's partial file, whose records a
+        later ``--resume`` still wants if this one fails too."""
+        return self.plan is not None and self.plan.partial
 
     def _discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -417,7 +437,7 @@ class ReportOutput:
         plan = self.plan
         assert plan is not None and plan.source is not None
         resume = plan.resume
-        temp = self.target.with_name(f".{self.target.name}.compact")
+        temp = self._compact_path
         result = WriteResult()
         try:
             with _new_file(temp, like=self.target) as out:
