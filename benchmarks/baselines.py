@@ -1,41 +1,168 @@
 """The usual ways to audit SES v2 email identities, as baselines for asyncses.
 
 Each baseline lists every identity (``ListEmailIdentities``, ``PageSize=1000``, following
-``NextToken``), calls ``GetEmailIdentity`` for each, and returns the number of records:
+``NextToken``), calls ``GetEmailIdentity`` for each, and writes an NDJSON report shaped like
+asyncses's, so the harness counts every client the same way: a first line
+``{"type":"run",...}``, one ``{"type":"email_identity",...,"error":null}`` record per identity
+(``"error"`` is ``{"code","message","operation","attempts"}`` when its lookup failed for good),
+and a last line ``{"type":"run_end","records":N,"errors":E}``. A listing that fails gives one
+error record with ``"IdentityName": null``. The exit code is 0 with no error records, else 1.
 
-* :func:`boto3_sequential`: a plain boto3 loop.
-* :func:`boto3_threads`: one boto3 client shared by a ``ThreadPoolExecutor(64)``.
-* :func:`aioboto3_gather`: one aioboto3 client, ``asyncio.Semaphore(64)`` and ``asyncio.gather``.
+* ``naive``: one aioboto3 client, ``asyncio.Semaphore(concurrency)`` and ``asyncio.gather``,
+  botocore's defaults (legacy retry mode: 5 attempts), as such code is usually written.
+* ``adaptive``: the same with botocore's adaptive retry mode,
+  ``AioConfig(retries={"mode": "adaptive", "max_attempts": 10})``: the client-side rate
+  limiter a careful user would pick.
+* ``threads``: one boto3 client shared by a ``ThreadPoolExecutor(concurrency)``.
+* ``sequential``: a plain boto3 loop.
 
-They use botocore's defaults otherwise (legacy retry mode), as such code usually does, and
-import boto3/aioboto3 lazily so a child process only pays for the library it uses.
+Every client gets ``max_pool_connections=concurrency``, static dummy credentials (key id
+``bench``) and imports boto3/aioboto3 lazily, so a process pays only for the library it uses.
 
 Run one in its own process (what :mod:`benchmarks.run` does)::
 
-    python -m benchmarks.baselines aioboto3 --endpoint-url http://127.0.0.1:8000 --result out.json
+    python -m benchmarks.baselines naive --endpoint-url http://127.0.0.1:8000 -o out.ndjson
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
+import datetime as dt
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from aiobotocore.config import AioConfig
     from types_aiobotocore_sesv2.client import SESV2Client
 
-__all__ = ["BASELINES", "aioboto3_gather", "boto3_sequential", "boto3_threads"]
+__all__ = ["BASELINES", "Report", "main"]
 
 ACCESS_KEY: Final = "bench"
 SECRET_KEY: Final = "bench"
 PAGE_SIZE: Final = 1000
-DEFAULT_CONCURRENCY: Final = 64
+DEFAULT_CONCURRENCY: Final = 32
+
+Info = dict[str, Any]
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def error_of(exc: BaseException, operation: str) -> dict[str, Any]:
+    """The ``error`` member of a record, from a botocore ``ClientError`` or any exception."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        retries = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        return {
+            "code": str(error.get("Code", type(exc).__name__)),
+            "message": str(error.get("Message", exc)),
+            "operation": getattr(exc, "operation_name", operation),
+            "attempts": retries + 1,
+        }
+    return {"code": type(exc).__name__, "message": str(exc), "operation": operation, "attempts": 1}
+
+
+class Report:
+    """Writes the NDJSON report: the run line, one record per identity, the run end."""
+
+    def __init__(self, handle: IO[str], client: str, region: str, endpoint: str) -> None:
+        self._handle = handle
+        self._region = region
+        self.records = 0
+        self.errors = 0
+        head = {"type": "run", "client": client, "regions": [region], "endpoint": endpoint}
+        handle.write(json.dumps(head) + "\n")
+
+    def record(self, info: Info | None, body: Info | None, error: dict[str, Any] | None) -> None:
+        """One identity: its list entry, its lookup's answer or the error that ended it."""
+        record: Info = {"type": "email_identity", "region": self._region}
+        record.update(info or {"IdentityName": None})
+        record["error"] = error
+        if body is not None:
+            record.update((k, v) for k, v in body.items() if k != "ResponseMetadata")
+        self._handle.write(json.dumps(record, default=_json_default) + "\n")
+        self.records += 1
+        self.errors += error is not None
+
+    def end(self) -> None:
+        """The last line."""
+        end = {"type": "run_end", "records": self.records, "errors": self.errors}
+        self._handle.write(json.dumps(end) + "\n")
+
+
+# -- aioboto3 ---------------------------------------------------------------------------------
+
+
+async def _list_async(client: SESV2Client) -> list[Info]:
+    """Return every identity's list entry, following ``NextToken``."""
+    infos: list[Info] = []
+    token: str | None = None
+    while True:
+        if token:
+            page = await client.list_email_identities(PageSize=PAGE_SIZE, NextToken=token)
+        else:
+            page = await client.list_email_identities(PageSize=PAGE_SIZE)
+        infos.extend(dict(info) for info in page.get("EmailIdentities", []))
+        token = page.get("NextToken")
+        if not token:
+            return infos
+
+
+async def _aioboto3(
+    config: AioConfig, concurrency: int, endpoint_url: str, region: str, report: Report
+) -> None:
+    import aioboto3
+
+    session = aioboto3.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
+    )
+    async with session.client("sesv2", endpoint_url=endpoint_url, config=config) as client:
+        try:
+            infos = await _list_async(client)
+        except Exception as exc:  # the listing failed: one error record says so
+            report.record(None, None, error_of(exc, "ListEmailIdentities"))
+            return
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def describe(info: Info) -> None:
+            async with semaphore:
+                try:
+                    body = await client.get_email_identity(EmailIdentity=info["IdentityName"])
+                except Exception as exc:  # recorded, as asyncses records a failed lookup
+                    report.record(info, None, error_of(exc, "GetEmailIdentity"))
+                else:
+                    report.record(info, dict(body), None)
+
+        await asyncio.gather(*(describe(info) for info in infos))
+
+
+def naive(endpoint_url: str, region: str, concurrency: int, report: Report) -> None:
+    """aioboto3, a semaphore and gather, botocore's default (legacy) retries."""
+    from aiobotocore.config import AioConfig
+
+    config = AioConfig(max_pool_connections=concurrency)
+    asyncio.run(_aioboto3(config, concurrency, endpoint_url, region, report))
+
+
+def adaptive(endpoint_url: str, region: str, concurrency: int, report: Report) -> None:
+    """aioboto3, a semaphore and gather, botocore's adaptive retry mode (10 attempts)."""
+    from aiobotocore.config import AioConfig
+
+    config = AioConfig(
+        max_pool_connections=concurrency, retries={"mode": "adaptive", "max_attempts": 10}
+    )
+    asyncio.run(_aioboto3(config, concurrency, endpoint_url, region, report))
+
+
+# -- boto3 ------------------------------------------------------------------------------------
 
 
 def _boto3_client(endpoint_url: str, region: str, max_pool_connections: int) -> Any:
@@ -50,130 +177,78 @@ def _boto3_client(endpoint_url: str, region: str, max_pool_connections: int) -> 
     return session.client("sesv2", endpoint_url=endpoint_url, config=config)
 
 
-def _list_names_sync(client: Any) -> Iterator[str]:
-    """Yield every identity name, following ``NextToken``."""
+def _list_sync(client: Any) -> Iterator[Info]:
+    """Yield every identity's list entry, following ``NextToken``."""
     kwargs: dict[str, Any] = {"PageSize": PAGE_SIZE}
     while True:
         page = client.list_email_identities(**kwargs)
-        for info in page.get("EmailIdentities", []):
-            yield info["IdentityName"]
+        yield from page.get("EmailIdentities", [])
         token = page.get("NextToken")
         if not token:
             return
         kwargs["NextToken"] = token
 
 
-def boto3_sequential(endpoint_url: str, region: str, concurrency: int = DEFAULT_CONCURRENCY) -> int:
-    """List then describe every identity one call at a time; ``concurrency`` is ignored."""
-    client = _boto3_client(endpoint_url, region, max_pool_connections=10)
-    records = [
-        client.get_email_identity(EmailIdentity=name) for name in list(_list_names_sync(client))
-    ]
-    return len(records)
+def _describe_sync(client: Any, info: Info) -> tuple[Info, Info | None, dict[str, Any] | None]:
+    try:
+        return info, client.get_email_identity(EmailIdentity=info["IdentityName"]), None
+    except Exception as exc:  # recorded, as asyncses records a failed lookup
+        return info, None, error_of(exc, "GetEmailIdentity")
 
 
-def boto3_threads(endpoint_url: str, region: str, concurrency: int = DEFAULT_CONCURRENCY) -> int:
-    """List, then describe every identity from a thread pool sharing one client."""
-    client = _boto3_client(endpoint_url, region, max_pool_connections=concurrency)
-    names = list(_list_names_sync(client))
-
-    def describe(name: str) -> Any:
-        return client.get_email_identity(EmailIdentity=name)
-
+def threads(endpoint_url: str, region: str, concurrency: int, report: Report) -> None:
+    """One boto3 client shared by a thread pool."""
+    client = _boto3_client(endpoint_url, region, concurrency)
+    try:
+        infos = list(_list_sync(client))
+    except Exception as exc:  # the listing failed: one error record says so
+        report.record(None, None, error_of(exc, "ListEmailIdentities"))
+        return
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        records = list(pool.map(describe, names))
-    return len(records)
+        for info, body, error in pool.map(lambda info: _describe_sync(client, info), infos):
+            report.record(info, body, error)
 
 
-async def _aioboto3_gather(endpoint_url: str, region: str, concurrency: int) -> int:
-    import aioboto3
-    from aiobotocore.config import AioConfig
-
-    session = aioboto3.Session(
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
-    )
-    config = AioConfig(max_pool_connections=concurrency)
-    async with session.client("sesv2", endpoint_url=endpoint_url, config=config) as client:
-        names = await _list_names_async(client)
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def describe(name: str) -> Any:
-            async with semaphore:
-                return await client.get_email_identity(EmailIdentity=name)
-
-        records = await asyncio.gather(*(describe(name) for name in names))
-    return len(records)
+def sequential(endpoint_url: str, region: str, concurrency: int, report: Report) -> None:
+    """A boto3 loop, one call at a time (``concurrency`` is ignored)."""
+    client = _boto3_client(endpoint_url, region, 10)
+    try:
+        infos = list(_list_sync(client))
+    except Exception as exc:  # the listing failed: one error record says so
+        report.record(None, None, error_of(exc, "ListEmailIdentities"))
+        return
+    for info in infos:
+        report.record(*_describe_sync(client, info))
 
 
-async def _list_names_async(client: SESV2Client) -> list[str]:
-    """Return every identity name, following ``NextToken``."""
-    names: list[str] = []
-    token: str | None = None
-    while True:
-        if token:
-            page = await client.list_email_identities(PageSize=PAGE_SIZE, NextToken=token)
-        else:
-            page = await client.list_email_identities(PageSize=PAGE_SIZE)
-        names.extend(info["IdentityName"] for info in page.get("EmailIdentities", []))
-        token = page.get("NextToken")
-        if not token:
-            return names
-
-
-def aioboto3_gather(endpoint_url: str, region: str, concurrency: int = DEFAULT_CONCURRENCY) -> int:
-    """List, then describe every identity with one aioboto3 client, a semaphore and gather."""
-    return asyncio.run(_aioboto3_gather(endpoint_url, region, concurrency))
-
-
-BASELINES: Final[dict[str, Callable[[str, str, int], int]]] = {
-    "aioboto3": aioboto3_gather,
-    "threads": boto3_threads,
-    "sequential": boto3_sequential,
+BASELINES: Final[dict[str, Callable[[str, str, int, Report], None]]] = {
+    "naive": naive,
+    "adaptive": adaptive,
+    "threads": threads,
+    "sequential": sequential,
 }
-
-_IMPORTS: Final = {"aioboto3": "aioboto3", "threads": "boto3", "sequential": "boto3"}
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.baselines", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("name", choices=sorted(BASELINES))
+    parser.add_argument("name", choices=list(BASELINES))
     parser.add_argument("--endpoint-url", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    parser.add_argument("--result", help="write a JSON result here (default: stdout)")
-    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run here")
+    parser.add_argument("-o", "--output", required=True, help="NDJSON report")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one baseline and report ``{"records", "work_wall_s", "work_cpu_s", "error"}``."""
+    """Run one baseline; return 0 if every lookup succeeded, else 1."""
     args = _parse_args(argv)
-    __import__(_IMPORTS[args.name])  # import cost is startup, not work
-    baseline = BASELINES[args.name]
-    profiler = cProfile.Profile() if args.profile else None
-    result: dict[str, Any] = {"records": 0, "error": None}
-    wall, cpu = time.perf_counter(), time.process_time()
-    try:
-        if profiler is not None:
-            profiler.enable()
-        result["records"] = baseline(args.endpoint_url, args.region, args.concurrency)
-    except Exception as exc:  # reported to the harness in the result, not hidden
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-    result["work_wall_s"] = time.perf_counter() - wall
-    result["work_cpu_s"] = time.process_time() - cpu
-    text = json.dumps(result)
-    if args.result:
-        with open(args.result, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text + "\n")
-    return 0 if result["error"] is None else 1
+    with open(args.output, "w", encoding="utf-8") as handle:
+        report = Report(handle, args.name, args.region, args.endpoint_url)
+        BASELINES[args.name](args.endpoint_url, args.region, args.concurrency, report)
+        report.end()
+    return 0 if report.errors == 0 else 1
 
 
 if __name__ == "__main__":

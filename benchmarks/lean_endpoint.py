@@ -1,4 +1,4 @@
-"""A lean local Amazon SES v2 endpoint for throughput benchmarks.
+"""A lean local Amazon SES v2 endpoint for benchmarks, with per-account quotas.
 
 It answers ``ListEmailIdentities`` (``GET /v2/email/identities``) and ``GetEmailIdentity``
 (``GET /v2/email/identities/{EmailIdentity}``) with rest-json bodies shaped as botocore's
@@ -8,16 +8,24 @@ few tens of microseconds of CPU: it shares the machine with the client being mea
 
 * ``latency`` is applied to every SES answer with ``loop.call_later`` (a timer, no CPU spent
   while waiting), so each connection behaves like a round trip to a remote region.
-* ``rate``/``burst`` enable a server-side token bucket; above it the endpoint answers HTTP 429
-  ``TooManyRequestsException`` as SES does.
-* ``GET /_stats`` returns JSON counters (and a per-second timeline of successful
-  ``GetEmailIdentity`` answers and 429s); ``GET /_reset`` returns them too, then zeroes them and
-  refills the bucket.
+* A quota is a token bucket per **account and region**: the bucket of a request is keyed by
+  the access key id and the region of its SigV4 credential scope (``Authorization:
+  AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/ses/aws4_request, ...``), so clients
+  signing with different keys or for different regions draw on different quotas, as on SES.
+  Every account and region serves the same identities. Above its quota a request is answered
+  HTTP 429 ``TooManyRequestsException``, with no ``Retry-After`` (SES sends none).
+* The refill rate follows a **schedule** (``--schedule 0:5,40:50``: 5 requests/s from second 0,
+  50 from second 40), seconds counted from the first SES request after a reset, the same
+  clock for every bucket; ``--rate R`` is ``--schedule 0:R``. A bucket holds ``--burst``
+  tokens and starts full. With neither, nothing is throttled.
+* ``GET /_stats`` returns JSON counters, with a per-second timeline of ``[200s, 429s]`` over
+  every SES request (list pages included), overall and per bucket; ``GET /_reset`` returns
+  them too, then zeroes them, forgets every bucket and restarts the schedule's clock.
 * Unknown identities get 404 ``NotFoundException``. Signatures are not verified.
 
 Run it in its own process, so its CPU does not count as the client's::
 
-    python -m benchmarks.lean_endpoint --port 0 --identities 4000 --latency 0.02
+    python -m benchmarks.lean_endpoint --port 0 --identities 4000 --latency 0.02 --rate 20
 
 The first line printed on stdout is the endpoint URL. From Python, use
 :class:`EndpointProcess`.
@@ -30,19 +38,31 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, unquote
 
-__all__ = ["EndpointConfig", "EndpointProcess", "LeanSesV2", "identity_name", "serve"]
+__all__ = [
+    "EndpointConfig",
+    "EndpointProcess",
+    "LeanSesV2",
+    "Schedule",
+    "endpoint_command",
+    "format_schedule",
+    "identity_name",
+    "parse_schedule",
+    "serve",
+]
 
 LIST_PATH: Final = "/v2/email/identities"
 _GET_PREFIX: Final = LIST_PATH + "/"
@@ -53,6 +73,9 @@ _EPOCH: Final = 1_700_000_000
 _TOKEN_PREFIX: Final = "bench-"
 # botocore quotes URI labels with these characters left as they are (botocore.utils.SAFE_CHARS).
 _BOTOCORE_SAFE: Final = "-._~"
+_CREDENTIAL: Final = b"credential="
+#: The bucket of requests that carry no SigV4 credential.
+UNSIGNED: Final = ("-", "-")
 
 _REASONS: Final = {
     200: b"OK",
@@ -61,22 +84,119 @@ _REASONS: Final = {
     429: b"Too Many Requests",
 }
 
+#: A quota schedule: ``(from_second, requests_per_second)`` steps, the first from second 0.
+Schedule = tuple[tuple[float, float], ...]
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse ``"0:5,40:50"`` into ``((0.0, 5.0), (40.0, 50.0))``; check it is usable."""
+    steps: list[tuple[float, float]] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        start, sep, rate = part.partition(":")
+        if not sep:
+            raise ValueError(f"schedule step {part!r} is not FROM_SECOND:RATE")
+        steps.append((float(start), float(rate)))
+    return _checked(tuple(steps))
+
+
+def _checked(schedule: Schedule) -> Schedule:
+    if not schedule or schedule[0][0] != 0:
+        raise ValueError("a schedule starts at second 0")
+    starts = [start for start, _ in schedule]
+    if starts != sorted(set(starts)):
+        raise ValueError("schedule steps must be in increasing order of their seconds")
+    if not all(math.isfinite(rate) and rate > 0 for _, rate in schedule):
+        raise ValueError("schedule rates must be positive")
+    return schedule
+
+
+def format_schedule(schedule: Schedule) -> str:
+    """The ``--schedule`` text of ``schedule``."""
+    return ",".join(f"{start:g}:{rate:g}" for start, rate in schedule)
+
 
 @dataclass(frozen=True)
 class EndpointConfig:
     """What the endpoint serves and how it behaves.
 
     Attributes:
-        identities: Number of email identities in the simulated account.
+        identities: Number of email identities in every account and region.
         latency: Seconds added to every SES answer (a timer, it costs no CPU).
-        rate: Token-bucket refill in requests per second; ``None`` disables throttling.
-        burst: Token-bucket capacity.
+        rate: Token-bucket refill in requests per second (shorthand for ``((0, rate),)``).
+        schedule: Refill rates over time, ``((from_second, rate), ...)``; overrides ``rate``.
+        burst: Token-bucket capacity (a bucket starts full).
+
+    With neither ``rate`` nor ``schedule``, nothing is throttled.
     """
 
     identities: int = 4000
     latency: float = 0.02
     rate: float | None = None
-    burst: int = 10
+    schedule: Schedule = ()
+    burst: int = 5
+
+    def __post_init__(self) -> None:
+        if self.schedule:
+            _checked(self.schedule)
+        elif self.rate is not None:
+            object.__setattr__(self, "schedule", _checked(((0.0, float(self.rate)),)))
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1")
+
+    def quota_at(self, second: float) -> float | None:
+        """The refill rate in force ``second`` seconds after the first request."""
+        rate = None
+        for start, value in self.schedule:
+            if start <= second:
+                rate = value
+        return rate
+
+
+def _refill(schedule: Schedule, start: float, end: float) -> float:
+    """Tokens the schedule adds between seconds ``start`` and ``end`` (the integral)."""
+    tokens = 0.0
+    for i, (step, rate) in enumerate(schedule):
+        until = schedule[i + 1][0] if i + 1 < len(schedule) else math.inf
+        low, high = max(start, step), min(end, until)
+        if high > low:
+            tokens += (high - low) * rate
+    return tokens
+
+
+class _Bucket:
+    """One account and region: its tokens and counters."""
+
+    __slots__ = ("ok", "refilled", "requests", "throttled", "timeline", "tokens")
+
+    def __init__(self, tokens: float, now: float) -> None:
+        self.tokens = tokens
+        self.refilled = now  # seconds since the first request
+        self.requests = 0
+        self.ok = 0
+        self.throttled = 0
+        # Per second since the first request: [answers 200, answers 429].
+        self.timeline: list[list[int]] = []
+
+    def note(self, second: int, status: int) -> None:
+        timeline = self.timeline
+        while len(timeline) <= second:
+            timeline.append([0, 0])
+        if status == 200:
+            self.ok += 1
+            timeline[second][0] += 1
+        elif status == 429:
+            self.throttled += 1
+            timeline[second][1] += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "ok": self.ok,
+            "throttled": self.throttled,
+            "timeline": self.timeline,
+        }
 
 
 def identity_name(index: int) -> str:
@@ -161,9 +281,10 @@ def _error(status: int, error_type: str, message: str) -> tuple[bytes, bytes]:
 
 
 class LeanSesV2:
-    """The endpoint's state: precomputed answers, token bucket and counters.
+    """The endpoint's state: precomputed answers, one token bucket per account and region,
+    counters.
 
-    It is transport-agnostic: :meth:`respond` maps a request line to answer bytes.
+    It is transport-agnostic: :meth:`respond` maps a request to answer bytes.
     """
 
     def __init__(self, config: EndpointConfig) -> None:
@@ -184,8 +305,9 @@ class LeanSesV2:
         self.reset()
 
     def reset(self) -> None:
-        """Zero the counters and refill the token bucket."""
+        """Zero the counters, forget every bucket, restart the schedule's clock."""
         self.requests = 0
+        self.ok = 0
         self.throttled = 0
         self.list_pages = 0
         self.gets = 0
@@ -197,10 +319,10 @@ class LeanSesV2:
         self.max_in_flight = 0
         self.first_request: float | None = None
         self.last_response: float | None = None
-        # Per second since the first request: [GetEmailIdentity answered 200, answers 429].
+        # Per second since the first request: [answers 200, answers 429], every bucket.
         self.timeline: list[list[int]] = []
-        self._tokens = float(self.config.burst)
-        self._refilled = time.monotonic()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._by_credential: dict[bytes | None, _Bucket] = {}
         self._cpu_at_reset = time.process_time()
 
     def stats(self) -> dict[str, Any]:
@@ -211,9 +333,10 @@ class LeanSesV2:
         return {
             "identities": self.config.identities,
             "latency": self.config.latency,
-            "rate": self.config.rate,
+            "schedule": [list(step) for step in self.config.schedule],
             "burst": self.config.burst,
             "requests": self.requests,
+            "ok": self.ok,
             "throttled": self.throttled,
             "list_pages": self.list_pages,
             "gets": self.gets,
@@ -224,26 +347,37 @@ class LeanSesV2:
             "max_in_flight": self.max_in_flight,
             "span_s": span,
             "timeline": self.timeline,
+            "buckets": {f"{key}/{region}": b.stats() for (key, region), b in self._buckets.items()},
             "server_cpu_s": time.process_time() - self._cpu_at_reset,
         }
 
-    def _second(self, now: float) -> list[int]:
-        """Return the timeline slot of the second ``now`` falls in."""
-        assert self.first_request is not None
-        index = int(now - self.first_request)
-        while len(self.timeline) <= index:
-            self.timeline.append([0, 0])
-        return self.timeline[index]
+    def _bucket(self, credential: bytes | None, second: float) -> _Bucket:
+        """The bucket of a SigV4 credential (``AKID/date/region/service/aws4_request``)."""
+        bucket = self._by_credential.get(credential)
+        if bucket is None:
+            key = UNSIGNED
+            if credential:
+                parts = credential.decode("latin-1").split("/")
+                key = (parts[0], parts[2] if len(parts) > 2 else "-")
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(float(self.config.burst), second)
+            self._by_credential[credential] = bucket
+        return bucket
 
-    def _admit(self, now: float) -> bool:
-        """Take a token from the bucket; return False when the request must be throttled."""
-        rate = self.config.rate
-        if rate is None:
+    def _admit(self, bucket: _Bucket, second: float) -> bool:
+        """Take a token from ``bucket``; return False when the request must be throttled."""
+        schedule = self.config.schedule
+        if not schedule:
             return True
-        self._tokens = min(float(self.config.burst), self._tokens + (now - self._refilled) * rate)
-        self._refilled = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if len(schedule) == 1:
+            added = (second - bucket.refilled) * schedule[0][1]
+        else:
+            added = _refill(schedule, bucket.refilled, second)
+        bucket.tokens = min(float(self.config.burst), bucket.tokens + added)
+        bucket.refilled = second
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
             return True
         return False
 
@@ -269,8 +403,14 @@ class LeanSesV2:
             cached = self._pages[(start, size)] = (_head(200, body), body)
         return cached
 
-    def respond(self, method: bytes, target: str, now: float) -> tuple[bytes, bool]:
-        """Return the full answer to one request and whether it is an SES call (delayed)."""
+    def respond(
+        self, method: bytes, target: str, now: float, credential: bytes | None = None
+    ) -> tuple[bytes, bool]:
+        """Return the full answer to one request and whether it is an SES call (delayed).
+
+        ``credential`` is the SigV4 credential of the request (``None`` if unsigned): it
+        picks the token bucket.
+        """
         if target.startswith("/_"):
             body = json.dumps(self.stats()).encode()
             if target == "/_reset":
@@ -279,6 +419,9 @@ class LeanSesV2:
         self.requests += 1
         if self.first_request is None:
             self.first_request = now
+        second = now - self.first_request
+        bucket = self._bucket(credential, second)
+        bucket.requests += 1
         path, _, query = target.partition("?")
         is_get = path.startswith(_GET_PREFIX)
         if is_get:
@@ -287,10 +430,10 @@ class LeanSesV2:
             self.list_pages += 1
         if method != b"GET" or not (is_get or path == LIST_PATH):
             self.bad_requests += 1
+            status = 404
             head, body = _error(404, "UnknownOperationException", f"No route for {target}")
-        elif not self._admit(now):
-            self.throttled += 1
-            self._second(now)[1] += 1
+        elif not self._admit(bucket, second):
+            status = 429
             head, body = self._throttled
         elif is_get:
             label = path[len(_GET_PREFIX) :]
@@ -299,19 +442,52 @@ class LeanSesV2:
                 found = self._gets.get(quote(unquote(label), safe=_BOTOCORE_SAFE))
             if found is None:
                 self.not_found += 1
+                status = 404
                 head, body = _error(
                     404, "NotFoundException", f"Identity {unquote(label)} does not exist"
                 )
             else:
                 self.gets_ok += 1
-                self._second(now)[0] += 1
+                status = 200
                 head, body = found
         else:
             head, body = self._list_page(query)
+            status = 200
             if head.startswith(b"HTTP/1.1 400"):
                 self.bad_requests += 1
+                status = 400
+        self._count(bucket, int(second), status)
         self._request_id += 1
         return b"%sx-amzn-RequestId: bench-%08x\r\n\r\n%s" % (head, self._request_id, body), True
+
+    def _count(self, bucket: _Bucket, second: int, status: int) -> None:
+        bucket.note(second, status)
+        if status == 200:
+            self.ok += 1
+        elif status == 429:
+            self.throttled += 1
+        else:
+            return
+        timeline = self.timeline
+        while len(timeline) <= second:
+            timeline.append([0, 0])
+        timeline[second][0 if status == 200 else 1] += 1
+
+
+def _credential(raw: bytes, head: bytes) -> bytes | None:
+    """The SigV4 credential of a request head (``raw``, and ``head`` lowercased)."""
+    mark = head.find(b"\r\nauthorization:")
+    if mark < 0:
+        return None
+    line_end = head.find(b"\r\n", mark + 2)
+    if line_end < 0:
+        line_end = len(head)
+    at = head.find(_CREDENTIAL, mark, line_end)
+    if at < 0:
+        return None
+    start = at + len(_CREDENTIAL)
+    comma = raw.find(b",", start, line_end)
+    return raw[start : comma if comma >= 0 else line_end].strip()
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -350,7 +526,8 @@ class _HttpProtocol(asyncio.Protocol):
                 if len(self._buffer) > _MAX_HEAD:
                     self._transport.close()
                 return
-            head = bytes(self._buffer[:end]).lower()
+            raw = bytes(self._buffer[:end])
+            head = raw.lower()
             length = 0
             marker = head.find(b"\r\ncontent-length:")
             if marker >= 0:
@@ -358,7 +535,8 @@ class _HttpProtocol(asyncio.Protocol):
                 length = int(head[marker + 17 : line_end if line_end >= 0 else None])
             if len(self._buffer) < end + 4 + length:
                 return
-            request_line = bytes(self._buffer[: head.find(b"\r\n") if b"\r\n" in head else end])
+            first_end = raw.find(b"\r\n")
+            request_line = raw[: first_end if first_end >= 0 else end]
             del self._buffer[: end + 4 + length]
             close = b"\r\nconnection: close" in head
             try:
@@ -366,7 +544,9 @@ class _HttpProtocol(asyncio.Protocol):
             except ValueError:
                 self._transport.close()
                 return
-            answer, delayed = app.respond(method, target.decode("latin-1"), self._loop.time())
+            answer, delayed = app.respond(
+                method, target.decode("latin-1"), self._loop.time(), _credential(raw, head)
+            )
             latency = app.config.latency
             if delayed and latency > 0:
                 app.in_flight += 1
@@ -413,12 +593,34 @@ async def serve(
         await server.serve_forever()
 
 
+def endpoint_command(config: EndpointConfig, *, use_uvloop: bool = True) -> list[str]:
+    """The command line that serves ``config`` on a free port."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.lean_endpoint",
+        "--port",
+        "0",
+        "--identities",
+        str(config.identities),
+        "--latency",
+        str(config.latency),
+        "--burst",
+        str(config.burst),
+    ]
+    if config.schedule:
+        command += ["--schedule", format_schedule(config.schedule)]
+    if not use_uvloop:
+        command.append("--no-uvloop")
+    return command
+
+
 class EndpointProcess:
     """Run the lean endpoint in a child process (a context manager).
 
     Example::
 
-        with EndpointProcess(EndpointConfig(identities=4000)) as endpoint:
+        with EndpointProcess(EndpointConfig(identities=4000, rate=20)) as endpoint:
             run_client(endpoint.url)
             print(endpoint.stats()["requests"])
     """
@@ -437,28 +639,15 @@ class EndpointProcess:
         return self._process.pid
 
     def __enter__(self) -> EndpointProcess:
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.lean_endpoint",
-            "--port",
-            "0",
-            "--identities",
-            str(self.config.identities),
-            "--latency",
-            str(self.config.latency),
-            "--burst",
-            str(self.config.burst),
-        ]
-        if self.config.rate is not None:
-            command += ["--rate", str(self.config.rate)]
-        if not self._use_uvloop:
-            command.append("--no-uvloop")
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, text=True, cwd=root, env=env
+            endpoint_command(self.config, use_uvloop=self._use_uvloop),
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env=env,
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline().strip()
@@ -496,28 +685,49 @@ class EndpointProcess:
         return self._get("/_stats")
 
     def reset(self) -> dict[str, Any]:
-        """Return the counters, then zero them and refill the bucket (``GET /_reset``)."""
+        """Return the counters, then zero them, forget the buckets, restart the schedule."""
         return self._get("/_reset")
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+def _schedule_arg(text: str) -> Schedule:
+    try:
+        return parse_schedule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.lean_endpoint", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--identities", type=int, default=4000)
+    parser.add_argument("--identities", type=int, default=4000, help="per account and region")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per answer")
-    parser.add_argument("--rate", type=float, default=None, help="token bucket, requests/s")
-    parser.add_argument("--burst", type=int, default=10, help="token bucket capacity")
+    quota = parser.add_mutually_exclusive_group()
+    quota.add_argument("--rate", type=float, help="quota: requests/s per account and region")
+    quota.add_argument(
+        "--schedule",
+        type=_schedule_arg,
+        metavar="S:R,...",
+        help="quota over time: R requests/s from second S (counted from the first SES "
+        "request after a reset), e.g. 0:5,40:50",
+    )
+    parser.add_argument("--burst", type=int, default=5, help="token bucket capacity (default 5)")
     parser.add_argument("--no-uvloop", action="store_true", help="use the stdlib event loop")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point: print the URL, then serve until SIGTERM or SIGINT."""
     args = _parse_args(argv)
-    config = EndpointConfig(args.identities, args.latency, args.rate, args.burst)
+    config = EndpointConfig(
+        identities=args.identities,
+        latency=args.latency,
+        rate=args.rate,
+        schedule=args.schedule or (),
+        burst=args.burst,
+    )
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -1,153 +1,465 @@
-"""Benchmark asyncses against the usual SES v2 clients on a lean local endpoint.
+"""Benchmark asyncses against aioboto3 baselines on a lean local SES v2 endpoint.
 
-One command::
+One command runs everything, on one machine, in one run::
 
-    python -m benchmarks.run                       # throughput tables, then goodput
-    python -m benchmarks.run throughput --identities 4000 --only asyncses aioboto3
-    python -m benchmarks.run goodput               # token bucket 150 req/s, burst 10
-    python -m benchmarks.run profile --profile-client aioboto3   # cProfile top 20
+    python -m benchmarks.run                # goodput, follow, cpu, memory (~15-20 min)
+    python -m benchmarks.run goodput        # 2, 20 and 150 req/s, every client
+    python -m benchmarks.run follow         # the quota changes mid-run; --rate stays fixed
+    python -m benchmarks.run cpu            # client CPU per lookup, unlimited endpoint
+    python -m benchmarks.run memory         # peak RSS, 2,000 vs 20,000 identities
+    python -m benchmarks.run --quick        # small versions of everything, no targets
 
 The endpoint (:mod:`benchmarks.lean_endpoint`) runs in its own process. Every client runs in
-its own fresh process, reaped with ``os.wait4`` so its CPU time and peak RSS are its own:
+a fresh process, reaped with ``os.wait4``: its wall time runs from spawn to exit
+(interpreter start and imports included), its CPU is user + system of the process and the
+children it reaped. Every client writes an NDJSON report (asyncses its own, the baselines of
+:mod:`benchmarks.baselines` the same shape), counted the same way: records delivered
+(distinct identities with ``"error": null``), error records, the ``run_end`` line. What the
+endpoint saw (requests, 200s, 429s, a per-second timeline) comes from its ``/_reset``.
 
-* ``wall``: the client process from spawn to exit (interpreter start and imports included);
-* ``active``: first SES request to last answer, as the endpoint saw it; ``calls/s`` is
-  (list pages + GetEmailIdentity calls) / active;
-* ``CPU ms/get``: the process's user+system CPU per GetEmailIdentity call, ``net`` after
-  subtracting the CPU of a process that only imports the client's library, ``total`` not;
-* ``RSS``: the process's peak resident set (``ru_maxrss``).
-
-asyncses runs as a user runs it: ``python -m asyncses identities ... -o FILE``; its output
-lines are counted and checked for errors.
+Each target prints a PASS/FAIL line; the command exits 1 when one fails. ``--json FILE``
+writes every result, ``--save`` the text output to ``benchmarks/RESULTS.txt``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import os
-import pstats
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks.lean_endpoint import EndpointConfig, EndpointProcess
+from benchmarks.lean_endpoint import EndpointConfig, EndpointProcess, Schedule, format_schedule
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-CLIENTS: Final = ("asyncses", "aioboto3", "threads", "sequential")
+RESULTS: Final = Path(__file__).resolve().parent / "RESULTS.txt"
+REGION: Final = "us-east-1"
+
+CLIENTS: Final = ("asyncses", "adaptive", "naive", "threads", "sequential")
 LABELS: Final = {
-    "asyncses": "asyncses CLI",
-    "aioboto3": "aioboto3 + Semaphore + gather",
-    "threads": "boto3 + ThreadPoolExecutor",
-    "sequential": "boto3 sequential loop",
+    "asyncses": "asyncses",
+    "adaptive": "aioboto3 adaptive",
+    "naive": "aioboto3 naive",
+    "threads": "boto3 threads",
+    "sequential": "boto3 sequential",
 }
-# What a process of each client imports before its first request (its "startup").
+DESCRIPTIONS: Final = {
+    "asyncses": "the CLI with default flags: python -m asyncses identities --region R "
+    "--endpoint-url URL -o FILE --no-progress",
+    "adaptive": 'aioboto3, Semaphore + gather, AioConfig(retries={"mode": "adaptive", '
+    '"max_attempts": 10})',
+    "naive": "aioboto3, Semaphore + gather, botocore defaults (legacy retries, 5 attempts)",
+    "threads": "boto3, ThreadPoolExecutor, botocore defaults",
+    "sequential": "boto3, one call at a time, botocore defaults",
+}
+# What a process of each client imports before its first request (its startup).
 STARTUP_IMPORTS: Final = {
-    "asyncses": "import asyncses.cli, aioboto3",
-    "aioboto3": "import aioboto3",
+    # asyncses runs on uvloop when it is installed, and imports it then.
+    "asyncses": "import asyncses.cli, aioboto3"
+    + (", uvloop" if importlib.util.find_spec("uvloop") is not None else ""),
+    "adaptive": "import aioboto3",
+    "naive": "import aioboto3",
     "threads": "import boto3",
     "sequential": "import boto3",
 }
-TARGET_IDENTITIES: Final = 4000
-TARGET_RATIOS: Final = {"aioboto3": 1.5, "threads": 2.5, "sequential": 25.0}
-TARGET_CPU_MS: Final = 1.2
-TARGET_RSS_RATIO: Final = 1.25
-GOODPUT_RATE: Final = 150.0
-GOODPUT_BURST: Final = 10
-GOODPUT_SHARE: Final = 0.85
-THROTTLE_SHARE: Final = 0.10
+
+# -- the targets of the "Quota-first engine" issue ---------------------------------------------
+BURST: Final = 5
+GOODPUT_RATES: Final = (2.0, 20.0, 150.0)
+GOODPUT_SECONDS: Final = 75.0  # identities = rate x this: 150, 1,500, 11,250
+GOODPUT_SHARE: Final = 0.93
+FOLLOW_LIMIT_S: Final = 30.0
+FOLLOW_WINDOW_S: Final = 5
+FOLLOW_UP_SHARE: Final = 0.90  # a window at >= 90% of the higher quota
+FOLLOW_DOWN_SHARE: Final = 0.03  # a window with <= 3% of its requests throttled
+FIXED_RATE: Final = 20.0
+FIXED_QUOTA: Final = 10.0
+FIXED_TOLERANCE: Final = 0.10
+CPU_RATIO: Final = 1.10
+RSS_RATIO: Final = 1.25
+
+
+def throttle_limit(rate: float) -> float:
+    """The most throttled share of requests allowed at ``rate``: 5% at 2 req/s, 3% above."""
+    return 0.05 if rate < 5 else 0.03
+
+
+@dataclass(frozen=True)
+class FollowCase:
+    """A quota that changes once during a run."""
+
+    schedule: Schedule
+    identities: int
+
+    @property
+    def change(self) -> tuple[float, float, float]:
+        """(second of the change, old quota, new quota)."""
+        (_, old), (at, new) = self.schedule[0], self.schedule[1]
+        return at, old, new
+
+    @property
+    def label(self) -> str:
+        at, old, new = self.change
+        return f"{old:g} -> {new:g} req/s at {at:g} s"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each benchmark is: the full one, or ``--quick``."""
+
+    goodput_seconds: float
+    follow: tuple[FollowCase, ...]
+    fixed_identities: int
+    cpu_identities: int
+    cpu_repeat: int
+    memory: tuple[int, int]
+
+
+FULL: Final = Plan(
+    goodput_seconds=GOODPUT_SECONDS,
+    follow=(
+        # 40 s at 5/s, then ~80 s at 50/s; 30 s at 50/s, then ~90 s at 5/s: ~120 s each.
+        FollowCase(((0.0, 5.0), (40.0, 50.0)), 200 + 4000),
+        FollowCase(((0.0, 50.0), (30.0, 5.0)), 1500 + 450),
+    ),
+    fixed_identities=200,
+    cpu_identities=4000,
+    cpu_repeat=3,
+    memory=(2000, 20_000),
+)
+QUICK: Final = Plan(
+    goodput_seconds=0.5,
+    follow=(
+        FollowCase(((0.0, 5.0), (2.0, 50.0)), 10 + 20),
+        FollowCase(((0.0, 50.0), (2.0, 5.0)), 50 + 10),
+    ),
+    fixed_identities=30,
+    cpu_identities=200,
+    cpu_repeat=1,
+    memory=(50, 500),
+)
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+class Output:
+    """The report: printed as it goes, kept for ``--save``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        self.lines.append(line)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """A plain-text table, the first column left-aligned, the others right."""
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+        def line(cells: Sequence[str]) -> str:
+            first = cells[0].ljust(widths[0])
+            rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+            return "  ".join([first, *rest]).rstrip()
+
+        for text in [line(headers), "  ".join("-" * w for w in widths), *map(line, rows)]:
+            self(text)
+
+    def timeline(self, title: str, timeline: Sequence[Sequence[int]], per_row: int = 15) -> None:
+        """A per-second timeline of ``[200s, 429s]``, ``per_row`` seconds a row."""
+        self(f"  {title}, per second from the first request, 200s/429s:")
+        cells = [f"{ok}/{throttled}" for ok, throttled in timeline]
+        width = max((len(cell) for cell in cells), default=3)
+        for start in range(0, len(cells), per_row):
+            row = " ".join(cell.rjust(width) for cell in cells[start : start + per_row])
+            self(f"    {start:>4}s {row}")
 
 
 def _log(message: str) -> None:
-    """Progress goes to stderr so stdout holds only the report."""
+    """Progress goes to stderr, so stdout holds only the report."""
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
 
-def _out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+# -- measuring one process ---------------------------------------------------------------------
 
 
 @dataclass
 class Measured:
-    """What ``os.wait4`` says about one child process."""
+    """What ``os.wait4`` (and, for the tree, ``/proc``) says about one client process."""
 
     returncode: int
     wall_s: float
     cpu_s: float
-    maxrss_mib: float
+    rss_mib: float
+    tree_rss_mib: float
+    processes: int
     stderr_tail: str = ""
+    timed_out: bool = False
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the peak RSS (``VmHWM``) of a process and every descendant, from ``/proc``.
+
+    A process's ``VmHWM`` is its own peak so far; the last value read before it exits is
+    kept (a peak reached in its last ``interval`` may be missed). Descendants are found by
+    their parent pid in ``/proc/*/stat``.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self._pid = pid
+        self._interval = interval
+        self._done = threading.Event()
+        self.peaks_kib: dict[int, int] = {}
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self._sample()
+            self._done.wait(self._interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def _sample(self) -> None:
+        parents: dict[int, list[int]] = {}
+        with os.scandir("/proc") as entries:
+            for entry in entries:
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                        stat = handle.read()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+                parents.setdefault(ppid, []).append(int(entry.name))
+        tree, todo = [], [self._pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(parents.get(pid, ()))
+        for pid in tree:
+            hwm = _vm_hwm_kib(pid)
+            if hwm is not None:
+                self.peaks_kib[pid] = max(hwm, self.peaks_kib.get(pid, 0))
+
+
+def _vm_hwm_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def spawn_measured(
+    command: Sequence[str], env: dict[str, str], timeout: float, *, tree: bool = False
+) -> Measured:
+    """Run ``command`` to completion; return its wall time, CPU time and peak RSS.
+
+    With ``tree``, also sample the peak RSS of every process it starts and sum them
+    (``os.wait4`` gives the peak of one process only).
+    """
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            list(command), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        sampler = _TreeSampler(process.pid) if tree else None
+        if sampler is not None:
+            sampler.start()
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            process.kill()
+
+        killer = threading.Timer(timeout, kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if sampler is not None:
+            sampler.stop()
+        stderr.seek(0)
+        tail = stderr.read().decode(errors="replace")[-3000:]
+    own_kib = float(usage.ru_maxrss)  # KiB on Linux
+    peaks = dict(sampler.peaks_kib) if sampler is not None else {}
+    top = peaks.pop(process.pid, 0)
+    # Without descendants ru_maxrss is the process's own exact peak; with some it may be a
+    # child's (wait4 folds reaped children in), so the sampled VmHWM counts instead.
+    tree_kib = (max(top, own_kib) if not peaks else (top or own_kib)) + sum(peaks.values())
+    return Measured(
+        returncode=process.returncode,
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        rss_mib=own_kib / 1024,
+        tree_rss_mib=tree_kib / 1024,
+        processes=1 + len(peaks),
+        stderr_tail=tail,
+        timed_out=timed_out.is_set(),
+    )
+
+
+# -- one client run ----------------------------------------------------------------------------
 
 
 @dataclass
-class Result:
-    """One client run against one endpoint configuration."""
+class Run:
+    """One client process against one endpoint configuration."""
 
+    bench: str
     client: str
     identities: int
-    ok: bool = False
-    note: str = ""
-    records: int = 0
-    errors: int = 0
+    schedule: list[list[float]] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    returncode: int = -1
     wall_s: float = 0.0
-    active_s: float = 0.0
     cpu_s: float = 0.0
     startup_cpu_s: float = 0.0
-    maxrss_mib: float = 0.0
+    rss_mib: float = 0.0
+    tree_rss_mib: float = 0.0
+    processes: int = 0
+    records: int = 0
+    errors: int = 0
+    delivered: int = 0
+    run_end: dict[str, Any] | None = None
+    note: str = ""
     endpoint: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def quota(self) -> float:
+        """The quota at the start, requests/s (0 when unlimited)."""
+        return float(self.schedule[0][1]) if self.schedule else 0.0
+
+    @property
+    def requests(self) -> int:
+        """SES requests the endpoint received."""
+        return int(self.endpoint.get("requests", 0))
+
+    @property
+    def ok(self) -> int:
+        """SES requests answered 200 (list pages and lookups)."""
+        return int(self.endpoint.get("ok", 0))
+
+    @property
+    def throttled(self) -> int:
+        """SES requests answered 429."""
+        return int(self.endpoint.get("throttled", 0))
+
+    @property
+    def throttled_share(self) -> float:
+        """The share of all SES requests answered 429."""
+        return self.throttled / self.requests if self.requests else 0.0
+
+    @property
+    def goodput(self) -> float:
+        """Successful SES requests per second of the client's wall time."""
+        return self.ok / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
     def gets(self) -> int:
-        """GetEmailIdentity calls the endpoint received (throttled ones included)."""
+        """GetEmailIdentity requests the endpoint received."""
         return int(self.endpoint.get("gets", 0))
 
     @property
-    def calls(self) -> int:
-        """List pages plus GetEmailIdentity calls the endpoint received."""
-        return int(self.endpoint.get("list_pages", 0)) + self.gets
-
-    @property
-    def calls_per_s(self) -> float:
-        """Calls per second over the endpoint-observed active span."""
-        return self.calls / self.active_s if self.active_s > 0 else 0.0
-
-    @property
     def cpu_ms_per_get(self) -> float:
-        """Client CPU per GetEmailIdentity, whole process."""
+        """Client CPU per GetEmailIdentity request, whole process."""
         return 1000 * self.cpu_s / self.gets if self.gets else 0.0
 
     @property
     def net_cpu_ms_per_get(self) -> float:
-        """Client CPU per GetEmailIdentity, less the library-import startup."""
-        return 1000 * max(0.0, self.cpu_s - self.startup_cpu_s) / self.gets if self.gets else 0.0
+        """Client CPU per GetEmailIdentity request, less an import-only process's CPU."""
+        net = max(0.0, self.cpu_s - self.startup_cpu_s)
+        return 1000 * net / self.gets if self.gets else 0.0
 
     @property
-    def goodput(self) -> float:
-        """Successful GetEmailIdentity answers per second over the active span."""
-        ok = int(self.endpoint.get("gets_ok", 0))
-        return ok / self.active_s if self.active_s > 0 else 0.0
+    def timeline(self) -> list[list[int]]:
+        """Per second from the first SES request: ``[200s, 429s]``."""
+        return list(self.endpoint.get("timeline") or [])
 
     @property
-    def throttle_share(self) -> float:
-        """Share of the requests the endpoint answered with 429."""
-        requests = int(self.endpoint.get("requests", 0))
-        return int(self.endpoint.get("throttled", 0)) / requests if requests else 0.0
+    def complete(self) -> bool:
+        """Every identity delivered, no error record, exit 0, a consistent ``run_end``."""
+        end = self.run_end or {}
+        return (
+            self.returncode == 0
+            and self.delivered == self.identities
+            and self.errors == 0
+            and end.get("records") == self.records
+            and end.get("errors") == self.errors
+        )
+
+    @property
+    def crashed(self) -> bool:
+        """Whether the client died rather than finishing its report (exit 0 or 1)."""
+        return self.returncode not in (0, 1) or self.run_end is None
+
+    def summary(self) -> str:
+        """``delivered/expected, N errors, exit C``."""
+        return (
+            f"{self.delivered:,}/{self.identities:,} delivered, {self.errors:,} error records, "
+            f"exit {self.returncode}"
+        )
 
 
-def _child_env(region: str) -> dict[str, str]:
-    """Environment for client processes: dummy static credentials, no local AWS config."""
+def count_report(path: Path) -> tuple[int, int, int, dict[str, Any] | None]:
+    """Count a report's records, error records, distinct identities delivered without error,
+    and return its ``run_end`` line (``None`` if missing)."""
+    records = errors = 0
+    delivered: set[str] = set()
+    end: dict[str, Any] | None = None
+    if not path.exists():
+        return 0, 0, 0, None
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                errors += 1
+                continue
+            kind = record.get("type") if isinstance(record, dict) else None
+            if kind == "run_end":
+                end = record
+            elif kind == "email_identity":
+                records += 1
+                if record.get("error") is not None:
+                    errors += 1
+                elif isinstance(record.get("IdentityName"), str):
+                    delivered.add(record["IdentityName"])
+    return records, errors, len(delivered), end
+
+
+def _child_env() -> dict[str, str]:
+    """Client environment: static dummy credentials, no local AWS configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION=region,
+        AWS_DEFAULT_REGION=REGION,
         AWS_EC2_METADATA_DISABLED="true",
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
@@ -156,67 +468,37 @@ def _child_env(region: str) -> dict[str, str]:
     return env
 
 
-def spawn_measured(command: Sequence[str], env: dict[str, str], timeout: float) -> Measured:
-    """Run ``command`` to completion; return its own wall time, CPU time and peak RSS."""
-    with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            list(command), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
-        )
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.02)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stderr.seek(0)
-        tail = stderr.read().decode(errors="replace")[-2000:]
-    return Measured(
-        returncode=process.returncode,
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        maxrss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
-        stderr_tail=tail,
-    )
-
-
 class Harness:
-    """Runs clients in fresh processes against lean endpoints and collects results."""
+    """Runs clients in fresh processes against lean endpoints."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        """Keep the parsed command line; probe whether asyncses is importable."""
+    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+        """Keep the command line; check that asyncses imports."""
         self.args = args
-        self.region: str = args.region
-        self.env = _child_env(self.region)
+        self.out = out
+        self.plan = QUICK if args.quick else FULL
+        self.env = _child_env()
+        self.runs: list[Run] = []
+        self.verdicts: list[str] = []
         self._startup: dict[str, float] = {}
-        probe = subprocess.run(
-            [sys.executable, "-c", "import asyncses; asyncses.Client"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        self.asyncses_missing = ""
-        if probe.returncode != 0:
-            self.asyncses_missing = (probe.stderr.strip().splitlines() or ["import failed"])[-1]
+
+    def verdict(self, ok: bool | None, label: str, detail: str) -> None:
+        """Record and print a target's PASS/FAIL line (nothing is judged with --quick)."""
+        if self.args.quick:
+            return
+        word = "N/A " if ok is None else ("PASS" if ok else "FAIL")
+        self.verdicts.append(f"{word}  {label}: {detail}")
 
     def startup_cpu(self, client: str) -> float:
-        """CPU seconds of a process that only imports ``client``'s library (best of 3)."""
+        """CPU seconds of a process that only imports ``client``'s library (median of 3)."""
         if client not in self._startup:
             command = [sys.executable, "-c", STARTUP_IMPORTS[client]]
-            runs = [spawn_measured(command, self.env, 60) for _ in range(3)]
-            self._startup[client] = min(run.cpu_s for run in runs if run.returncode == 0)
+            repeat = 1 if self.args.quick else 3
+            runs = [spawn_measured(command, self.env, 120) for _ in range(repeat)]
+            self._startup[client] = statistics.median(run.cpu_s for run in runs)
         return self._startup[client]
 
-    def _command(self, client: str, url: str, output: Path) -> list[str]:
-        concurrency = str(self.args.concurrency)
+    def command(self, client: str, url: str, output: Path, extra: Sequence[str] = ()) -> list[str]:
+        """The command line of one client run."""
         if client == "asyncses":
             return [
                 sys.executable,
@@ -224,14 +506,14 @@ class Harness:
                 "asyncses",
                 "identities",
                 "--region",
-                self.region,
+                REGION,
                 "--endpoint-url",
                 url,
-                "--concurrency",
-                concurrency,
                 "-o",
                 str(output),
+                "--no-progress",
                 *shlex.split(self.args.asyncses_args),
+                *extra,
             ]
         return [
             sys.executable,
@@ -241,521 +523,498 @@ class Harness:
             "--endpoint-url",
             url,
             "--region",
-            self.region,
+            REGION,
             "--concurrency",
-            concurrency,
-            "--result",
+            str(self.args.concurrency),
+            "-o",
             str(output),
+            *extra,
         ]
 
-    def run_client(self, client: str, endpoint: EndpointProcess) -> Result:
-        """Run ``client`` once, in a fresh process, against ``endpoint``."""
-        identities = endpoint.config.identities
-        result = Result(client, identities)
-        if client == "asyncses" and self.asyncses_missing:
-            result.note = f"skipped: asyncses not importable ({self.asyncses_missing})"
-            return result
-        result.startup_cpu_s = self.startup_cpu(client)
-        _log(f"  {LABELS[client]} @ {identities:,} identities ...")
+    def run(
+        self,
+        bench: str,
+        client: str,
+        endpoint: EndpointProcess,
+        extra: Sequence[str] = (),
+        *,
+        tree: bool = False,
+    ) -> Run:
+        """Run ``client`` once, in a fresh process, against ``endpoint`` (reset first)."""
+        config = endpoint.config
+        run = Run(
+            bench,
+            client,
+            config.identities,
+            schedule=[list(step) for step in config.schedule],
+            args=list(extra),
+        )
+        quota = f"quota {format_schedule(config.schedule)}" if config.schedule else "unlimited"
+        flags = "".join(f" {arg}" for arg in extra)
+        _log(f"  {bench}: {LABELS[client]}{flags}, {run.identities:,} ids, {quota}")
         endpoint.reset()
         with tempfile.TemporaryDirectory(prefix="asyncses-bench-") as tmp:
-            output = Path(tmp) / ("identities.jsonl" if client == "asyncses" else "result.json")
-            measured = spawn_measured(
-                self._command(client, endpoint.url, output), self.env, self.args.timeout
-            )
-            result.endpoint = endpoint.reset()
-            distinct = -1
-            if client == "asyncses":
-                result.records, result.errors, distinct = _count_jsonl(output)
-            elif output.exists():
-                data = json.loads(output.read_text())
-                result.records = int(data["records"])
-                if data.get("error"):
-                    result.errors = 1
-                    result.note = str(data["error"])[:200]
-        result.wall_s = measured.wall_s
-        result.cpu_s = measured.cpu_s
-        result.maxrss_mib = measured.maxrss_mib
-        result.active_s = float(result.endpoint.get("span_s", 0.0))
-        result.ok = measured.returncode == 0 and result.errors == 0
-        if result.ok and result.records != identities:
-            result.ok = False
-            result.note = f"{result.records:,} records for {identities:,} identities"
-        if result.ok and distinct not in (-1, identities):
-            result.ok = False
-            result.note = f"{distinct:,} distinct identities in {result.records:,} records"
-        if measured.returncode != 0 and not result.note:
+            output = Path(tmp) / "report.ndjson"
+            command = self.command(client, endpoint.url, output, extra)
+            measured = spawn_measured(command, self.env, self.args.timeout, tree=tree)
+            run.endpoint = endpoint.reset()
+            run.records, run.errors, run.delivered, run.run_end = count_report(output)
+        run.returncode = measured.returncode
+        run.wall_s = measured.wall_s
+        run.cpu_s = measured.cpu_s
+        run.rss_mib = measured.rss_mib
+        run.tree_rss_mib = measured.tree_rss_mib
+        run.processes = measured.processes
+        if measured.timed_out:
+            run.note = f"killed after {self.args.timeout:g} s"
+        elif run.crashed:
             last = measured.stderr_tail.strip().splitlines()
-            result.note = f"exit {measured.returncode}: {last[-1] if last else ''}"[:200]
-        return result
-
-    def run_best(self, client: str, endpoint: EndpointProcess) -> Result:
-        """Run ``client`` ``--repeat`` times; keep the run with the median calls/s."""
-        runs = [self.run_client(client, endpoint) for _ in range(self.args.repeat)]
-        if len(runs) == 1 or not runs[0].endpoint:
-            return runs[0]
-        runs.sort(key=lambda run: run.calls_per_s)
-        return runs[len(runs) // 2]
-
-
-def _count_jsonl(path: Path) -> tuple[int, int, int]:
-    """Count records, failed records (``"error"`` not null) and distinct ``IdentityName``s."""
-    if not path.exists():
-        return 0, 0, 0
-    records = errors = 0
-    names: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            records += 1
-            try:
-                record = json.loads(line)
-            except ValueError:
-                errors += 1
-                continue
-            if not isinstance(record, dict):
-                continue
-            if record.get("error") is not None:
-                errors += 1
-            name = record.get("IdentityName")
-            if isinstance(name, str):
-                names.add(name)
-    return records, errors, len(names)
-
-
-def _fmt_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Format rows as a plain-text table, first column left-aligned, the others right."""
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        first = str(cells[0]).ljust(widths[0])
-        rest = (str(cell).rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def _throughput_table(results: Sequence[Result]) -> None:
-    """Print one throughput table, its notes, and the endpoint's own CPU cost."""
-    rows = []
-    notes = []
-    for r in results:
-        if r.note:
-            notes.append(f"  {LABELS[r.client]}: {r.note}")
-        if not r.endpoint or r.gets == 0:
-            rows.append([LABELS[r.client], "failed" if r.endpoint else "skipped", *["-"] * 7])
-            continue
-        rows.append(
-            [
-                LABELS[r.client],
-                f"{r.records:,}" + ("" if r.ok else " !"),
-                f"{r.wall_s:.2f}",
-                f"{r.active_s:.2f}",
-                f"{r.calls_per_s:,.0f}",
-                f"{r.net_cpu_ms_per_get:.3f}",
-                f"{r.cpu_ms_per_get:.3f}",
-                f"{r.maxrss_mib:.1f}",
-                f"{r.endpoint.get('max_in_flight', 0)}",
-            ]
+            run.note = f"exit {run.returncode}: {last[-1] if last else 'no report end'}"[:300]
+        elif run.errors:
+            run.note = _first_error(measured.stderr_tail)
+        self.runs.append(run)
+        _log(
+            f"    {run.summary()}, {run.wall_s:.1f} s, {run.requests:,} requests, "
+            f"{run.throttled:,} throttled"
         )
-    headers = [
-        "client",
-        "records",
-        "wall s",
-        "active s",
-        "calls/s",
-        "CPU ms/get net",
-        "total",
-        "peak RSS MiB",
-        "in flight",
-    ]
-    for text in _fmt_table(headers, rows):
-        _out(text)
-    for note in notes:
-        _out(note)
-    served = [r.endpoint for r in results if r.endpoint]
-    requests = sum(int(e.get("requests", 0)) for e in served)
-    cpu = sum(float(e.get("server_cpu_s", 0.0)) for e in served)
-    if requests:
-        _out(f"  (endpoint process CPU: {1e6 * cpu / requests:.0f} us/request over {requests:,})")
+        return run
 
 
-def throughput(harness: Harness) -> tuple[list[Result], list[str]]:
-    """Run the throughput tables; return all results and the target verdict lines."""
-    args = harness.args
-    counts: list[int] = args.identities
-    all_results: list[Result] = []
-    by_count: dict[int, dict[str, Result]] = {}
-    rss_only = (
-        "asyncses" in args.only and args.rss_base not in counts and not harness.asyncses_missing
-    )
-    plan: list[tuple[int, list[str]]] = [(n, list(args.only)) for n in counts]
-    if rss_only:
-        plan.insert(0, (args.rss_base, ["asyncses"]))
-    for count, clients in plan:
-        config = EndpointConfig(identities=count, latency=args.latency)
-        with EndpointProcess(config) as endpoint:
-            _log(f"endpoint {endpoint.url} (pid {endpoint.pid}), {count:,} identities")
-            results = []
-            for client in clients:
-                if client == "sequential" and count > args.skip_sequential_above:
-                    results.append(
-                        Result(
-                            client,
-                            count,
-                            note=f"skipped above {args.skip_sequential_above:,} identities "
-                            f"(~{count * args.latency / 60:.0f} min); --skip-sequential-above",
-                        )
-                    )
-                    continue
-                results.append(harness.run_best(client, endpoint))
-        by_count[count] = {r.client: r for r in results}
-        all_results.extend(results)
-        _out()
-        _out(
-            f"== {count:,} identities, latency {1000 * args.latency:.0f} ms, "
-            f"concurrency {args.concurrency} =="
-        )
-        _throughput_table(results)
-        mine = by_count[count].get("asyncses")
-        if mine is not None and _usable(mine):
-            ratios = [
-                f"{mine.calls_per_s / other.calls_per_s:.2f}x {LABELS[name]}"
-                for name, other in by_count[count].items()
-                if name != "asyncses" and _usable(other)
-            ]
-            if ratios:
-                _out("asyncses throughput: " + ", ".join(ratios))
-    return all_results, _throughput_targets(by_count, args)
+def _first_error(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
 
 
-def _usable(result: Result | None) -> bool:
-    """Whether ``result`` is a complete, error-free run."""
-    return result is not None and result.ok and result.gets > 0
-
-
-def _why_not(result: Result | None) -> str:
-    """Say why ``result`` cannot be judged."""
-    if result is None or not result.endpoint:
-        return result.note if result is not None and result.note else "not run"
-    return f"run failed ({result.note or 'incomplete'})"
-
-
-def _throughput_targets(
-    by_count: dict[int, dict[str, Result]], args: argparse.Namespace
-) -> list[str]:
-    """Judge the throughput, CPU and RSS targets (FAIL if asyncses ran and failed)."""
-    lines: list[str] = []
-    at = by_count.get(TARGET_IDENTITIES, {})
-    mine = at.get("asyncses")
-    mine_failed = mine is not None and bool(mine.endpoint) and not _usable(mine)
-    where = f"{TARGET_IDENTITIES:,} ids / {1000 * args.latency:.0f} ms / c={args.concurrency}"
-    for name, goal in TARGET_RATIOS.items():
-        label = f"throughput >= {goal:g}x {LABELS[name]} ({where})"
-        other = at.get(name)
-        if mine_failed:
-            lines.append(f"FAIL  {label}: asyncses {_why_not(mine)}")
-        elif mine is None or not _usable(mine) or other is None or not _usable(other):
-            culprit = mine if not _usable(mine) else other
-            lines.append(f"N/A   {label}: {_why_not(culprit)}")
-        else:
-            ratio = mine.calls_per_s / other.calls_per_s
-            lines.append(f"{_verdict(ratio >= goal)}  {label}: {ratio:.2f}x")
-    label = f"client CPU <= {TARGET_CPU_MS} ms per GetEmailIdentity ({where})"
-    if mine is None or not _usable(mine):
-        lines.append(f"{'FAIL' if mine_failed else 'N/A '}  {label}: asyncses {_why_not(mine)}")
-    else:
-        cpu = mine.net_cpu_ms_per_get
-        lines.append(
-            f"{_verdict(cpu <= TARGET_CPU_MS)}  {label}: {cpu:.3f} ms net of startup "
-            f"({mine.cpu_ms_per_get:.3f} ms for the whole process)"
-        )
-    big = by_count.get(20_000, {}).get("asyncses")
-    base = by_count.get(args.rss_base, {}).get("asyncses")
-    label = f"peak RSS at 20,000 identities <= {TARGET_RSS_RATIO}x at {args.rss_base:,}"
-    if big is None or base is None or not _usable(big) or not _usable(base):
-        failed = any(r is not None and r.endpoint and not _usable(r) for r in (big, base))
-        why = _why_not(big if not _usable(big) else base)
-        lines.append(f"{'FAIL' if failed else 'N/A '}  {label}: asyncses {why}")
-    else:
-        ratio = big.maxrss_mib / base.maxrss_mib
-        lines.append(
-            f"{_verdict(ratio <= TARGET_RSS_RATIO)}  {label}: {big.maxrss_mib:.1f} / "
-            f"{base.maxrss_mib:.1f} MiB = {ratio:.2f}x"
-        )
-    return lines
-
-
-def goodput(harness: Harness) -> tuple[list[Result], list[str]]:
-    """Run clients against a token-bucket endpoint; return results and target verdicts."""
-    args = harness.args
-    count: int = args.goodput_identities
-    clients = [c for c in args.only if c in ("asyncses", "aioboto3")]
-    config = EndpointConfig(count, args.latency, rate=GOODPUT_RATE, burst=GOODPUT_BURST)
-    results: list[Result] = []
+@contextmanager
+def endpoint_for(config: EndpointConfig) -> Iterator[EndpointProcess]:
+    """An endpoint process serving ``config``."""
     with EndpointProcess(config) as endpoint:
-        _log(f"endpoint {endpoint.url} (pid {endpoint.pid}), token bucket {GOODPUT_RATE:g}/s")
-        results = [harness.run_client(client, endpoint) for client in clients]
-    _out()
-    _out(
-        f"== goodput: {count:,} identities, token bucket {GOODPUT_RATE:g} req/s burst "
-        f"{GOODPUT_BURST}, latency {1000 * args.latency:.0f} ms, concurrency {args.concurrency} =="
+        _log(f"endpoint {endpoint.url} (pid {endpoint.pid}), {config.identities:,} identities")
+        yield endpoint
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _endpoint_cpu(out: Output, runs: Sequence[Run]) -> None:
+    requests = sum(run.requests for run in runs)
+    cpu = sum(float(run.endpoint.get("server_cpu_s", 0.0)) for run in runs)
+    if requests:
+        out(f"  (endpoint process CPU: {1e6 * cpu / requests:.0f} us/request over {requests:,})")
+
+
+def _notes(out: Output, runs: Sequence[Run]) -> None:
+    for run in runs:
+        if run.note:
+            out(f"  {LABELS[run.client]} ({run.identities:,} ids): {run.note}")
+
+
+# -- goodput -----------------------------------------------------------------------------------
+
+
+def goodput(harness: Harness) -> None:
+    """Every client at 2, 20 and 150 req/s; asyncses judged against the targets."""
+    args, out, plan = harness.args, harness.out, harness.plan
+    runs: list[Run] = []
+    for rate in args.rates:
+        count = max(1, round(rate * plan.goodput_seconds))
+        config = EndpointConfig(count, args.latency, rate=rate, burst=BURST)
+        with endpoint_for(config) as endpoint:
+            runs += [harness.run("goodput", client, endpoint) for client in args.clients]
+    out()
+    out(
+        f"== goodput: a token bucket per account and region, burst {BURST}, no Retry-After, "
+        f"latency {1000 * args.latency:.0f} ms; identities = quota x "
+        f"{plan.goodput_seconds:g} s; wall = process start to exit =="
     )
     rows = []
-    notes = []
-    for r in results:
-        if r.note:
-            notes.append(f"  {LABELS[r.client]}: {r.note}")
-        if not r.endpoint or r.gets == 0:
-            rows.append([LABELS[r.client], "failed" if r.endpoint else "skipped", *["-"] * 6])
-            continue
+    for run in runs:
         rows.append(
             [
-                LABELS[r.client],
-                f"{r.records:,}/{count:,}",
-                f"{r.errors:,}",
-                f"{r.active_s:.1f}",
-                f"{r.goodput:.1f}",
-                f"{100 * r.goodput / GOODPUT_RATE:.0f}%",
-                f"{100 * r.throttle_share:.1f}%",
-                f"{int(r.endpoint.get('requests', 0)):,}",
+                f"{run.quota:g}/s",
+                LABELS[run.client],
+                f"{run.delivered:,}/{run.identities:,}",
+                f"{run.errors:,}",
+                str(run.returncode),
+                f"{run.wall_s:.1f}",
+                f"{float(run.endpoint.get('span_s', 0.0)):.1f}",
+                f"{run.goodput:.2f}",
+                _pct(run.goodput / run.quota),
+                _pct(run.throttled_share),
+                f"{run.requests:,}",
+                f"{run.cpu_s:.1f}",
             ]
         )
-    headers = [
-        "client",
-        "delivered",
-        "errors",
-        "active s",
-        "goodput/s",
-        f"of {GOODPUT_RATE:g}",
-        "throttled",
-        "requests",
-    ]
-    for text in _fmt_table(headers, rows):
-        _out(text)
-    for note in notes:
-        _out(note)
-    for r in results:
-        timeline = r.endpoint.get("timeline") or []
-        if timeline:
-            _out(f"  {LABELS[r.client]}, per second, GetEmailIdentity 200s/429s:")
-            cells = [f"{ok}/{throttled}" for ok, throttled in timeline]
-            for start in range(0, len(cells), 12):
-                _out("    " + " ".join(cell.rjust(7) for cell in cells[start : start + 12]))
-    mine = next((r for r in results if r.client == "asyncses"), None)
-    lines: list[str] = []
-    if mine is None or not _usable(mine):
-        failed = mine is not None and bool(mine.endpoint)
-        lines.append(f"{'FAIL' if failed else 'N/A '}  goodput targets: asyncses {_why_not(mine)}")
-        return results, lines
-    floor = GOODPUT_SHARE * GOODPUT_RATE
-    lines.append(
-        f"{_verdict(mine.goodput >= floor)}  goodput >= {floor:g}/s "
-        f"({GOODPUT_SHARE:.0%} of {GOODPUT_RATE:g}): {mine.goodput:.1f}/s"
+    headers = ["quota", "client", "delivered", "errors", "exit", "wall s", "active s", "goodput/s"]
+    headers += ["of quota", "throttled", "requests", "CPU s"]
+    out.table(headers, rows)
+    out(
+        "  goodput = SES requests answered 200 (list pages too) / wall s; active = the "
+        "endpoint's first request to its last answer"
     )
-    lines.append(
-        f"{_verdict(mine.throttle_share <= THROTTLE_SHARE)}  throttled <= {THROTTLE_SHARE:.0%} "
-        f"of requests: {100 * mine.throttle_share:.1f}%"
-    )
-    delivered = mine.records == count and mine.errors == 0 and mine.ok
-    lines.append(
-        f"{_verdict(delivered)}  every identity delivered without error: "
-        f"{mine.records:,}/{count:,} records, {mine.errors:,} errors"
-    )
-    return results, lines
-
-
-_STDLIB: Final = Path(os.__file__).resolve().parent
-
-
-def _group(filename: str) -> str:
-    """Name the package (or stdlib module) a profiled function belongs to."""
-    if filename == "~" or filename.startswith("<"):
-        return "(C builtins)"
-    if "site-packages/" in filename:
-        return filename.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    path = Path(filename).resolve()
-    if path.is_relative_to(ROOT):
-        return path.relative_to(ROOT).parts[0]
-    if path.is_relative_to(_STDLIB):
-        return "stdlib " + path.relative_to(_STDLIB).parts[0].removesuffix(".py")
-    return "(other)"
-
-
-# Steps of one botocore API call, as (file suffix, function) candidates; the largest wins.
-_STEPS: Final = (
-    ("API call (_make_api_call)", (("botocore/client.py", "_make_api_call"),)),
-    ("  HTTP send + receive", (("botocore/endpoint.py", "_send"),)),
-    ("  response parsing", (("botocore/parsers.py", "parse"),)),
-    ("  endpoint rules resolution", (("botocore/regions.py", "construct_endpoint"),)),
-    ("  User-Agent header", (("botocore/useragent.py", "to_string"),)),
-    ("  SigV4 signing", (("botocore/auth.py", "add_auth"),)),
-    ("  serialization", (("botocore/serialize.py", "serialize_to_request"),)),
-    ("  parameter validation", (("botocore/validate.py", "validate"),)),
-    ("event loop select/poll", (("~", "<method 'poll' of 'select.epoll' objects>"),)),
-)
-
-
-def profile(harness: Harness) -> None:
-    """Run one client under cProfile and print its top 20 functions and CPU by package."""
-    args = harness.args
-    client: str = args.profile_client
-    count = args.identities[0]
-    with tempfile.TemporaryDirectory(prefix="asyncses-prof-") as tmp:
-        stats_path = Path(tmp) / "client.prof"
-        out = Path(tmp) / "out"
-        with EndpointProcess(EndpointConfig(count, args.latency)) as endpoint:
-            command = harness._command(client, endpoint.url, out)
-            if client == "asyncses":
-                command[1:1] = ["-m", "cProfile", "-o", str(stats_path)]
-            else:
-                command += ["--profile", str(stats_path)]
-            _log(f"profiling {LABELS[client]} @ {count:,} identities ...")
-            measured = spawn_measured(command, harness.env, args.timeout)
-            served = endpoint.reset()
-        if not stats_path.exists():
-            _out(f"profile failed: exit {measured.returncode}: {measured.stderr_tail[-500:]}")
-            return
-        stats = pstats.Stats(str(stats_path))
-        raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]  # undocumented
-        total = sum(float(entry[2]) for entry in raw.values())
-        gets = max(1, int(served.get("gets", 0)))
-        _out()
-        _out(
-            f"== cProfile of {LABELS[client]}: {count:,} identities, {gets:,} gets, "
-            f"{total:.2f} s profiled CPU ({1000 * total / gets:.2f} ms/get under cProfile) =="
+    _notes(out, runs)
+    _endpoint_cpu(out, runs)
+    for run in runs:
+        if run.client == "asyncses":
+            out.timeline(f"asyncses at {run.quota:g} req/s", run.timeline)
+    for rate in args.rates:
+        mine = next((r for r in runs if r.client == "asyncses" and r.quota == rate), None)
+        where = f"goodput at {rate:g} req/s"
+        if mine is None:
+            continue
+        harness.verdict(
+            mine.complete, f"{where}: every identity, 0 error records, exit 0", mine.summary()
         )
-        _out("-- CPU by package (tottime, top 15) --")
-        by_group: dict[str, float] = {}
-        for (filename, _line, _name), entry in raw.items():
-            by_group[_group(filename)] = by_group.get(_group(filename), 0.0) + float(entry[2])
-        rows = [
-            [name, f"{seconds:.2f}", f"{100 * seconds / total:.1f}%", f"{1e6 * seconds / gets:.0f}"]
-            for name, seconds in sorted(by_group.items(), key=lambda kv: -kv[1])[:15]
+        share = mine.goodput / rate
+        harness.verdict(
+            share >= GOODPUT_SHARE,
+            f"{where}: goodput >= {GOODPUT_SHARE:.0%} of the quota",
+            f"{_pct(share)} ({mine.ok:,} ok in {mine.wall_s:.1f} s)",
+        )
+        limit = throttle_limit(rate)
+        harness.verdict(
+            mine.throttled_share <= limit,
+            f"{where}: throttled <= {limit:.0%} of requests",
+            f"{_pct(mine.throttled_share)} ({mine.throttled:,} of {mine.requests:,})",
+        )
+
+
+# -- follow ------------------------------------------------------------------------------------
+
+
+def follow_time(
+    timeline: Sequence[Sequence[int]], change_at: float, old: float, new: float
+) -> float | None:
+    """Seconds from the change to the start of the first ``FOLLOW_WINDOW_S`` window that runs
+    at >= 90% of a higher quota, or (a lower one) has <= 3% of its requests throttled;
+    ``None`` if none does."""
+    window = FOLLOW_WINDOW_S
+    for second in range(math.ceil(change_at), len(timeline) - window + 1):
+        span = timeline[second : second + window]
+        ok = sum(cell[0] for cell in span)
+        throttled = sum(cell[1] for cell in span)
+        if new > old:
+            if ok / window >= FOLLOW_UP_SHARE * new:
+                return second - change_at
+        elif ok + throttled > 0 and throttled <= FOLLOW_DOWN_SHARE * (ok + throttled):
+            return second - change_at
+    return None
+
+
+def _after(timeline: Sequence[Sequence[int]], start: float, seconds: int) -> float:
+    """200s per second over the ``seconds`` after ``start``."""
+    first = math.ceil(start)
+    span = timeline[first : first + seconds]
+    return sum(cell[0] for cell in span) / seconds if span else 0.0
+
+
+def follow(harness: Harness) -> None:
+    """asyncses while the quota changes mid-run; then a fixed ``--rate`` above the quota."""
+    args, out, plan = harness.args, harness.out, harness.plan
+    runs: list[tuple[FollowCase, Run]] = []
+    for case in plan.follow:
+        config = EndpointConfig(case.identities, args.latency, schedule=case.schedule, burst=BURST)
+        with endpoint_for(config) as endpoint:
+            runs.append((case, harness.run("follow", "asyncses", endpoint)))
+    config = EndpointConfig(plan.fixed_identities, args.latency, rate=FIXED_QUOTA, burst=BURST)
+    with endpoint_for(config) as endpoint:
+        fixed = harness.run("fixed", "asyncses", endpoint, ["--rate", f"{FIXED_RATE:g}"])
+    out()
+    out(
+        f"== follow: asyncses (default flags) while the quota changes, burst {BURST}, "
+        f"latency {1000 * args.latency:.0f} ms; seconds from the endpoint's first request =="
+    )
+    rows = []
+    follows: list[float | None] = []
+    for case, run in runs:
+        at, old, new = case.change
+        took = follow_time(run.timeline, at, old, new)
+        follows.append(took)
+        rows.append(
+            [
+                case.label,
+                f"{run.delivered:,}/{run.identities:,}",
+                f"{run.errors:,}",
+                str(run.returncode),
+                f"{run.wall_s:.1f}",
+                f"{run.requests:,}",
+                _pct(run.throttled_share),
+                f"{_after(run.timeline, at, int(FOLLOW_LIMIT_S)):.1f}",
+                "never" if took is None else f"{took:g}",
+            ]
+        )
+    headers = ["quota", "delivered", "errors", "exit", "wall s", "requests", "throttled"]
+    headers += [f"200s/s in {FOLLOW_LIMIT_S:g} s after", "follows in s"]
+    out.table(headers, rows)
+    out(
+        f"  follows in = from the change to the first {FOLLOW_WINDOW_S} s window at >= "
+        f"{FOLLOW_UP_SHARE:.0%} of a higher quota, or with <= {FOLLOW_DOWN_SHARE:.0%} of its "
+        "requests throttled after a lower one"
+    )
+    _notes(out, [run for _, run in runs])
+    for case, run in runs:
+        out.timeline(f"asyncses, {case.label}", run.timeline)
+    for (case, run), took in zip(runs, follows, strict=True):
+        detail = "never" if took is None else f"{took:g} s"
+        if not run.complete:
+            detail += f"; run incomplete: {run.summary()}"
+        ok = took is not None and took <= FOLLOW_LIMIT_S and run.complete
+        harness.verdict(ok, f"follow {case.label}: the pace follows within 30 s", detail)
+
+    sent = [ok + throttled for ok, throttled in fixed.timeline[1:-1]]  # whole seconds only
+    median = statistics.median(sent) if sent else 0.0
+    out()
+    out(
+        f"== fixed rate: asyncses --rate {FIXED_RATE:g} against a {FIXED_QUOTA:g} req/s quota "
+        f"(burst {BURST}), {fixed.identities:,} identities =="
+    )
+    out(
+        f"  {fixed.summary()}, {fixed.wall_s:.1f} s, {fixed.requests:,} requests, "
+        f"{_pct(fixed.throttled_share)} throttled; requests sent per whole second: median "
+        f"{median:g}, {min(sent, default=0)}..{max(sent, default=0)}"
+    )
+    _notes(out, [fixed])
+    out.timeline(f"asyncses --rate {FIXED_RATE:g}", fixed.timeline)
+    steady = abs(median - FIXED_RATE) <= FIXED_TOLERANCE * FIXED_RATE
+    harness.verdict(
+        steady and fixed.complete,
+        f"--rate {FIXED_RATE:g} stays a fixed rate above a {FIXED_QUOTA:g} req/s quota "
+        f"(median requests/s within {FIXED_TOLERANCE:.0%})",
+        f"median {median:g} req/s sent" + ("" if fixed.complete else f"; {fixed.summary()}"),
+    )
+
+
+# -- cpu ---------------------------------------------------------------------------------------
+
+
+def cpu(harness: Harness) -> None:
+    """Client CPU per lookup on an unlimited endpoint: asyncses vs naive aioboto3."""
+    args, out, plan = harness.args, harness.out, harness.plan
+    clients = ("asyncses", "naive")
+    config = EndpointConfig(plan.cpu_identities, args.latency)
+    concurrency = ["--concurrency", str(args.concurrency)]
+    by_client: dict[str, list[Run]] = {client: [] for client in clients}
+    with endpoint_for(config) as endpoint:
+        for client in clients:
+            harness.startup_cpu(client)
+        for _ in range(plan.cpu_repeat):  # interleaved, so drift hits both alike
+            for client in clients:
+                run = harness.run(
+                    "cpu", client, endpoint, concurrency if client == "asyncses" else []
+                )
+                run.startup_cpu_s = harness.startup_cpu(client)
+                by_client[client].append(run)
+    median: dict[str, Run] = {}
+    for client, runs in by_client.items():
+        ranked = sorted(runs, key=lambda run: run.net_cpu_ms_per_get)
+        median[client] = ranked[len(ranked) // 2]
+    out()
+    out(
+        f"== cpu: unlimited endpoint, {plan.cpu_identities:,} identities, latency "
+        f"{1000 * args.latency:.0f} ms, concurrency {args.concurrency}, one process each; "
+        f"median of {plan.cpu_repeat} runs =="
+    )
+    rows = []
+    for client in clients:
+        run = median[client]
+        rows.append(
+            [
+                LABELS[client],
+                f"{run.delivered:,}/{run.identities:,}",
+                f"{run.wall_s:.2f}",
+                f"{run.gets:,}",
+                f"{run.cpu_s:.2f}",
+                f"{run.startup_cpu_s:.2f}",
+                f"{run.cpu_ms_per_get:.3f}",
+                f"{run.net_cpu_ms_per_get:.3f}",
+                f"{run.rss_mib:.1f}",
+                " ".join(f"{r.net_cpu_ms_per_get:.3f}" for r in by_client[client]),
+            ]
+        )
+    headers = ["client", "delivered", "wall s", "gets", "CPU s", "import-only CPU s"]
+    headers += ["ms/get total", "ms/get net", "peak RSS MiB", "net ms/get of each run"]
+    out.table(headers, rows)
+    out(
+        f"  net = (CPU - CPU of a process that only runs {STARTUP_IMPORTS['asyncses']!r}, "
+        f"or {STARTUP_IMPORTS['naive']!r} for aioboto3) / gets"
+    )
+    all_runs = [run for runs in by_client.values() for run in runs]
+    _notes(out, all_runs)
+    _endpoint_cpu(out, all_runs)
+    mine, naive = median["asyncses"], median["naive"]
+    where = f"{plan.cpu_identities:,} ids, {1000 * args.latency:.0f} ms, c={args.concurrency}"
+    for kind, a, b in (
+        ("net of imports", mine.net_cpu_ms_per_get, naive.net_cpu_ms_per_get),
+        ("whole process", mine.cpu_ms_per_get, naive.cpu_ms_per_get),
+    ):
+        label = f"client CPU per GetEmailIdentity ({kind}) <= {CPU_RATIO:g}x naive aioboto3"
+        if not (mine.complete and naive.complete) or b <= 0:
+            harness.verdict(False, label, f"incomplete runs: {mine.summary()}; {naive.summary()}")
+            continue
+        ratio = a / b
+        harness.verdict(ratio <= CPU_RATIO, label, f"{a:.3f} / {b:.3f} ms = {ratio:.2f}x ({where})")
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+def memory(harness: Harness) -> None:
+    """Peak RSS of asyncses, summed over its process tree, at two identity counts."""
+    args, out, plan = harness.args, harness.out, harness.plan
+    runs = []
+    for count in plan.memory:
+        with endpoint_for(EndpointConfig(count, args.latency)) as endpoint:
+            runs.append(harness.run("memory", "asyncses", endpoint, tree=True))
+    out()
+    out(
+        f"== memory: asyncses (default flags), unlimited endpoint, latency "
+        f"{1000 * args.latency:.0f} ms; peak RSS summed over the client's process tree =="
+    )
+    rows = [
+        [
+            f"{run.identities:,}",
+            f"{run.delivered:,}",
+            f"{run.errors:,}",
+            f"{run.wall_s:.2f}",
+            str(run.processes),
+            f"{run.rss_mib:.1f}",
+            f"{run.tree_rss_mib:.1f}",
         ]
-        for text in _fmt_table(["package", "tottime s", "share", "us/get"], rows):
-            _out(text)
-        _out("-- cumulative CPU of selected steps (they nest) --")
-        rows = []
-        for label, candidates in _STEPS:
-            cumulative = max(
-                (
-                    float(entry[3])
-                    for (filename, _line, name), entry in raw.items()
-                    for suffix, function in candidates
-                    if name == function and filename.endswith(suffix)
-                ),
-                default=0.0,
-            )
-            if cumulative:
-                share = f"{100 * cumulative / total:.1f}%"
-                rows.append([label, f"{cumulative:.2f}", share, f"{1e6 * cumulative / gets:.0f}"])
-        for text in _fmt_table(["step", "cumtime s", "share", "us/get"], rows):
-            _out(text)
-        _out("-- top 20 functions by tottime --")
-        top = sorted(raw.items(), key=lambda kv: -float(kv[1][2]))[:20]
-        rows = []
-        for (filename, line, name), entry in top:
-            where = f"{_short(filename)}:{line}({name})" if filename != "~" else name
-            rows.append(
-                [where[-90:], f"{entry[1]:,}", f"{entry[2]:.3f}", f"{1e6 * entry[2] / gets:.1f}"]
-            )
-        for text in _fmt_table(["function", "ncalls", "tottime s", "us/get"], rows):
-            _out(text)
+        for run in runs
+    ]
+    headers = ["identities", "delivered", "errors", "wall s", "processes", "own peak MiB"]
+    out.table([*headers, "tree peak MiB"], rows)
+    out("  tree peak = each process's own peak (VmHWM, or ru_maxrss from os.wait4), summed")
+    _notes(out, runs)
+    small, big = runs
+    label = (
+        f"peak memory at {big.identities:,} identities <= {RSS_RATIO:g}x at {small.identities:,}"
+    )
+    if not (small.complete and big.complete):
+        harness.verdict(False, label, f"incomplete runs: {small.summary()}; {big.summary()}")
+        return
+    ratio = big.tree_rss_mib / small.tree_rss_mib
+    harness.verdict(
+        ratio <= RSS_RATIO,
+        label,
+        f"{big.tree_rss_mib:.1f} / {small.tree_rss_mib:.1f} MiB = {ratio:.2f}x",
+    )
 
 
-def _short(filename: str) -> str:
-    """Shorten a profiled file name to its path inside site-packages or the stdlib."""
-    for marker in ("site-packages/", "python3.11/", str(ROOT) + "/"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
+# -- command line ------------------------------------------------------------------------------
+
+BENCHES: Final = {"goodput": goodput, "follow": follow, "cpu": cpu, "memory": memory}
 
 
-def _int_list(text: str) -> list[int]:
-    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+def _floats(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+def _clients(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in CLIENTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"clients are {', '.join(CLIENTS)}; not {unknown}")
+    return names
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
-        description="Benchmark asyncses against boto3/aioboto3 baselines on a local endpoint.",
+        description="Benchmark asyncses against aioboto3 baselines on a local SES v2 endpoint.",
     )
     parser.add_argument(
-        "mode",
+        "bench",
         nargs="?",
         default="all",
-        choices=("all", "throughput", "goodput", "profile"),
-        help="all = throughput then goodput (default)",
+        choices=("all", *BENCHES),
+        help="all (default) = goodput, follow, cpu, memory",
     )
-    parser.add_argument("--identities", type=_int_list, default=[4000, 20_000], metavar="N,N")
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds per answer")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--only", nargs="+", choices=CLIENTS, default=list(CLIENTS))
-    parser.add_argument("--skip-sequential-above", type=int, default=4000, metavar="N")
     parser.add_argument(
-        "--rss-base",
-        type=int,
-        default=2000,
-        metavar="N",
-        help="asyncses-only run whose peak RSS the 20,000-identity run is compared to",
+        "--quick", action="store_true", help="small versions, a smoke test; no targets checked"
     )
-    parser.add_argument("--goodput-identities", type=int, default=3000, metavar="N")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per client; keeps the median")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds per client run")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per answer")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="the baselines' (and cpu's) concurrency"
+    )
+    parser.add_argument(
+        "--rates",
+        type=_floats,
+        default=list(GOODPUT_RATES),
+        metavar="R,R",
+        help="goodput quotas, requests/s",
+    )
+    parser.add_argument(
+        "--clients",
+        type=_clients,
+        default=["asyncses", "adaptive", "naive"],
+        metavar="NAME,NAME",
+        help=f"goodput clients, of {', '.join(CLIENTS)}",
+    )
     parser.add_argument(
         "--asyncses-args", default="", help="extra flags for the asyncses CLI, shell-quoted"
     )
-    parser.add_argument("--profile-client", choices=CLIENTS, default="aioboto3")
-    parser.add_argument("--json", type=Path, help="also write every result here")
-    args = parser.parse_args(argv)
-    args.only = [client for client in CLIENTS if client in args.only]  # canonical order
-    return args
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per client run")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write every result here")
+    parser.add_argument(
+        "--save", action="store_true", help=f"write the text output to {RESULTS.name}"
+    )
+    return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the requested benchmarks; exit 1 if a target fails."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks asked for; return 1 if a target fails."""
     args = _parse_args(argv)
-    harness = Harness(args)
+    out = Output()
+    harness = Harness(args, out)
     load = os.getloadavg()[0]
-    _out(
-        f"asyncses benchmarks: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"load {load:.2f}, client and endpoint in separate processes"
+    benches = list(BENCHES) if args.bench == "all" else [args.bench]
+    out(
+        f"asyncses benchmarks{' (--quick: no targets checked)' if args.quick else ''}: "
+        f"{', '.join(benches)}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load {load:.2f} at start; endpoint and each client in their own processes"
     )
     if load > 0.5 * (os.cpu_count() or 1):
-        _out(f"warning: the machine is busy (load {load:.2f}); numbers will be noisy")
-    if harness.asyncses_missing:
-        _out(f"asyncses is not importable: {harness.asyncses_missing} (its runs are skipped)")
-    if args.mode == "profile":
-        profile(harness)
-        return 0
-    verdicts: list[str] = []
-    results: list[Result] = []
-    if args.mode in ("all", "throughput"):
-        found, lines = throughput(harness)
-        results += found
-        verdicts += lines
-    if args.mode in ("all", "goodput"):
-        found, lines = goodput(harness)
-        results += found
-        verdicts += lines
-    _out()
-    _out("== targets ==")
-    for line in verdicts:
-        _out(line)
+        out(f"warning: the machine is busy (load {load:.2f}); numbers will be noisy")
+    for client in sorted({"asyncses", "naive", *args.clients}, key=CLIENTS.index):
+        out(f"  {LABELS[client]}: {DESCRIPTIONS[client]}")
+    out(f"  baselines run at concurrency {args.concurrency}; every client signs as key 'bench'")
+    started = time.monotonic()
+    for bench in benches:
+        BENCHES[bench](harness)
+    out()
+    out(f"== targets ({time.monotonic() - started:.0f} s in all) ==")
+    if args.quick:
+        crashed = [run for run in harness.runs if run.crashed]
+        out(f"quick run: targets not checked; {len(harness.runs)} runs, {len(crashed)} crashed")
+        for run in crashed:
+            out(f"  crashed: {run.bench} {LABELS[run.client]}: {run.note}")
+        failed = bool(crashed)
+    else:
+        for line in harness.verdicts:
+            out(line)
+        failed = any(line.startswith("FAIL") for line in harness.verdicts)
     if args.json is not None:
-        payload = [
-            {**asdict(r), "calls_per_s": r.calls_per_s, "cpu_ms_per_get": r.cpu_ms_per_get}
-            for r in results
-        ]
-        args.json.write_text(json.dumps(payload, indent=2))
-    return 1 if any(line.startswith("FAIL") for line in verdicts) else 0
+        payload = {
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "targets": harness.verdicts,
+            "runs": [
+                {
+                    **asdict(run),
+                    "goodput": run.goodput,
+                    "throttled_share": run.throttled_share,
+                    "cpu_ms_per_get": run.cpu_ms_per_get,
+                    "net_cpu_ms_per_get": run.net_cpu_ms_per_get,
+                    "complete": run.complete,
+                }
+                for run in harness.runs
+            ],
+        }
+        args.json.write_text(json.dumps(payload, indent=1))
+    if args.save:
+        RESULTS.write_text("\n".join(out.lines) + "\n", encoding="utf-8")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
