@@ -34,7 +34,7 @@ LEAVES = {"_version"}
 #: Third-party packages each layer may import (the standard library is always allowed).
 THIRD_PARTY = {
     "engine": {"anyio", "tenacity", "orjson", "structlog"},
-    "ses": {"anyio", "aioboto3", "aiobotocore", "botocore", "aiohttp"},
+    "ses": {"anyio", "aioboto3", "aiobotocore", "botocore", "aiohttp", "orjson"},
 }
 #: The only module of the SES adapter the reports may use: operation names and enums.
 REPORTS_MAY_USE_FROM_SES = {"asyncses.ses", "asyncses.ses.operations"}

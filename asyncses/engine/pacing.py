@@ -62,6 +62,10 @@ Sleep = Callable[[float], Awaitable[None]]
 #: The longest ``Retry-After`` honoured, in seconds.
 MAX_RETRY_AFTER = 300.0
 
+#: How early a slot may be handed out, in seconds: less than a timer's own slack, and it
+#: spares a sleep per request at high rates. The schedule still moves on a whole interval.
+SLACK = 0.002
+
 
 @dataclass
 class PacerStats:
@@ -248,8 +252,14 @@ class Pacer:
             probing = now - self._cut_at - self._hold
             if probing > 0:
                 rate *= 2.0 ** (probing / self._doubling)
-        # Never far ahead of what really gets through: twice the recent success rate.
-        cap = max(self._initial, self._base, 2.0 * self._successes.count(now, 1.0))
+        # Never far ahead of what really gets through: twice the recent success rate, over
+        # the last second, or the last half second once that holds enough answers to be
+        # steady (so a ramp towards a large quota is not held back for long).
+        recent = self._successes.count(now, 1.0)
+        half = self._successes.count(now, 0.5)
+        if half >= self._cheap_requests:
+            recent = max(recent, 2.0 * half)
+        cap = max(self._initial, self._base, 2.0 * recent)
         return max(self._min_rate, min(rate, cap))
 
     def _start_pace(self, now: float) -> float:
@@ -269,7 +279,7 @@ class Pacer:
             self._started = True
             self._start_step = self._next = self._paused_until = now
         self._settle(now)
-        if now >= self._next and now >= self._paused_until and not self._lock.locked():
+        if now + SLACK >= max(self._next, self._paused_until) and not self._lock.locked():
             self._grant(now)
             return now
         async with self._lock:  # one waiter at a time, in arrival order
@@ -277,7 +287,7 @@ class Pacer:
                 now = self._clock()
                 self._settle(now)
                 due = max(self._next, self._paused_until)
-                if now >= due:
+                if now + SLACK >= due:
                     self._grant(now)
                     return now
                 wait = due - now
@@ -287,7 +297,8 @@ class Pacer:
 
     def _grant(self, now: float) -> None:
         interval = 1.0 / self.rate(now)
-        # A slot taken a little late (timer slack) does not push the schedule back.
+        # A slot taken a little late (timer slack) does not push the schedule back; one
+        # taken up to SLACK early moves it on all the same, so the pace holds on average.
         self._next = max(self._next, now - interval) + interval
         self.stats.sent += 1
 

@@ -161,14 +161,29 @@ async def call_with_retry(
         sleep=policy.sleep,
         reraise=True,
     )
+    last: RetryableError = first
+
+    def progress() -> float:
+        return _last_progress(state, pacer)
+
     try:
         async for attempt in retrying:
             with attempt:
-                sent += 1
-                stats.retries += 1
+                # After a throttle the call waits for a slot only until its quota has
+                # stalled: then it gives up without sending the request again.
+                stalls = progress if isinstance(last, ThrottledError) else None
                 try:
-                    return await _attempt(fn, policy, operation, key, pacer, in_flight, stats)
+                    sent += 1
+                    stats.retries += 1
+                    return await _attempt(
+                        fn, policy, operation, key, pacer, in_flight, stats, stalls
+                    )
+                except _Stalled:
+                    sent -= 1
+                    stats.retries -= 1
+                    raise last from None
                 except RetryableError as exc:
+                    last = exc
                     if not isinstance(exc, ThrottledError):
                         state.failures += 1
                     raise
@@ -179,13 +194,34 @@ async def call_with_retry(
     raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
 
-def _stop(
-    policy: RetryPolicy, state: _Attempts, pacer: Pacer | None, exc: BaseException | None
-) -> bool:
+def _last_progress(state: _Attempts, pacer: Pacer | None) -> float:
+    """When the call's quota last let a request through (or the call started, if later)."""
     last = state.started
     if pacer is not None and pacer.last_success is not None:
         last = max(last, pacer.last_success)
-    return policy.stop(state.failures, exc, last)
+    return last
+
+
+def _stop(
+    policy: RetryPolicy, state: _Attempts, pacer: Pacer | None, exc: BaseException | None
+) -> bool:
+    return policy.stop(state.failures, exc, _last_progress(state, pacer))
+
+
+class _Stalled(Exception):
+    """A throttled call's quota stalled while it waited for a slot: nothing was sent."""
+
+
+async def _slot(pacer: Pacer, policy: RetryPolicy, progress: Callable[[], float]) -> float:
+    """A slot from ``pacer``, or :class:`_Stalled` once nothing has got through on its
+    quota for ``stall_timeout`` seconds (``progress()`` says when something last did)."""
+    while True:
+        remaining = progress() + policy.stall_timeout - policy.clock()
+        if remaining <= 0:
+            raise _Stalled
+        with anyio.move_on_after(remaining):
+            return await pacer.acquire()
+        # The deadline passed while waiting; a success meanwhile moves it on: look again.
 
 
 def _final(exc: OperationError, policy: RetryPolicy) -> OperationError:
@@ -212,19 +248,25 @@ async def _attempt(
     pacer: Pacer | None,
     in_flight: anyio.CapacityLimiter | None,
     stats: CallStats,
+    stalls: Callable[[], float] | None = None,
 ) -> T:
-    """One attempt: a slot from the pacer, a deadline, and the accounting of its outcome."""
-    sent_at = await pacer.acquire() if pacer is not None else 0.0
+    """One attempt: a slot from the pacer, a deadline, and the accounting of its outcome.
+    With ``stalls`` (when the quota last made progress), waiting for the slot ends in
+    :class:`_Stalled` once the quota has stalled."""
+    if pacer is None:
+        sent_at = 0.0
+    elif stalls is None:
+        sent_at = await pacer.acquire()
+    else:
+        sent_at = await _slot(pacer, policy, stalls)
     stats.calls += 1
     try:
         try:
             if in_flight is None:
-                with anyio.fail_after(policy.attempt_timeout):
-                    result = await fn()
+                result = await _within(fn, policy.attempt_timeout)
             else:
                 async with in_flight:
-                    with anyio.fail_after(policy.attempt_timeout):
-                        result = await fn()
+                    result = await _within(fn, policy.attempt_timeout)
         except TimeoutError:
             raise EndpointError(
                 f"no answer within {policy.attempt_timeout:g} s",
@@ -246,3 +288,12 @@ async def _attempt(
     if pacer is not None:
         pacer.on_success(sent_at)
     return result
+
+
+async def _within(fn: Callable[[], Awaitable[T]], seconds: float) -> T:
+    """``await fn()`` or raise :class:`TimeoutError` after ``seconds``: what
+    ``anyio.fail_after`` does, without its generator-based context manager on every call."""
+    with anyio.CancelScope(deadline=anyio.current_time() + seconds) as scope:
+        return await fn()
+    assert scope.cancelled_caught
+    raise TimeoutError

@@ -108,15 +108,18 @@ class NdjsonWriter:
                 await self.flush()
 
     async def flush(self) -> None:
-        """Write out what is buffered, from a worker thread, shielded from cancellation."""
-        self._last_flush = time.monotonic()
-        if not self._buffer:
-            return
-        data = bytes(self._buffer)
-        self._buffer.clear()
+        """Write out what is buffered, from a worker thread, shielded from cancellation.
+
+        One write at a time, of everything buffered when its turn comes, so lines leave in
+        the order they came and a slow disk gets fewer, larger writes (not one per line);
+        the next flush falls due ``flush_interval`` after this one has finished."""
         with anyio.CancelScope(shield=True):
-            async with self._lock:  # several writers: lines leave in the order they came
-                await anyio.to_thread.run_sync(self._write_out, data)
+            async with self._lock:
+                if self._buffer:
+                    data = bytes(self._buffer)
+                    self._buffer.clear()
+                    await anyio.to_thread.run_sync(self._write_out, data)
+                self._last_flush = time.monotonic()
 
     def _write_out(self, data: bytes) -> None:
         with self._translated():
