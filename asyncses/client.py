@@ -62,6 +62,7 @@ from .reports.records import (
     SuppressedDestinationRecord,
     UnitErrorRecord,
     error_info,
+    in_order,
 )
 from .reports.runner import Resume, run_report
 from .reports.suppressions import SuppressionReport
@@ -136,7 +137,7 @@ class RecordStream(AsyncIterator[R], Generic[R]):
             self._start()
         assert self._recv is not None and self._state is not None
         try:
-            return await self._recv.receive()
+            return in_order(await self._recv.receive())
         except anyio.get_cancelled_exc_class():
             # The consumer is being cancelled: its stream goes with it, now, not whenever
             # the garbage collector finds it.
@@ -405,22 +406,25 @@ class Client:
             pacer = self._pacers[key] = Pacer(self.settings.rate)
         return pacer
 
+    def _unit(self, session: aioboto3.Session, account: str | None, region: str) -> UnitSpec:
+        return UnitSpec(
+            session,
+            region,
+            account=account,
+            endpoint_url=self.settings.endpoint_url,
+            config=self._config,
+            policy=self._policy,
+            pacer=self._pacer(account, region),
+            write_pacer=self._pacer(account, region, writes=True),
+            page_size=self.settings.page_size,
+            stats=self._stats,
+            in_flight=self._in_flight,
+        )
+
     def _units(self) -> list[UnitSpec]:
         settings = self.settings
         return [
-            UnitSpec(
-                session,
-                region,
-                account=account,
-                endpoint_url=self.settings.endpoint_url,
-                config=self._config,
-                policy=self._policy,
-                pacer=self._pacer(account, region),
-                write_pacer=self._pacer(account, region, writes=True),
-                page_size=self.settings.page_size,
-                stats=self._stats,
-                in_flight=self._in_flight,
-            )
+            self._unit(session, account, region)
             for session, account in self._accounts
             for region in self._regions
             if _in_shard(settings, account, region)
@@ -574,19 +578,7 @@ class Client:
         self._check_open()
         region = region or self._regions[0]
         session, account = self._accounts[0]
-        spec = UnitSpec(
-            session,
-            region,
-            account=account,
-            endpoint_url=self.settings.endpoint_url,
-            config=self._config,
-            policy=self._policy,
-            pacer=self._pacer(account, region),
-            page_size=self.settings.page_size,
-            stats=self._stats,
-            in_flight=self._in_flight,
-        )
-        async with spec.open() as unit:
+        async with self._unit(session, account, region).open() as unit:
             return await create_pool(unit, name, scaling_mode, tags or {})
 
 

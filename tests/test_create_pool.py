@@ -13,9 +13,8 @@ import pytest
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses.local import DEFAULT_ACCOUNT, LocalSES
-from asyncses._retry import RetryPolicy
 from asyncses.cli import main
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, run_cli
@@ -54,6 +53,12 @@ BAD_TAGS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+def client_at(url: str, **options: Any) -> asyncses.Client:
+    """A client for REGION at ``url``, at a fixed pace far above what the local endpoint
+    serves (no cautious start to wait for)."""
+    return asyncses.Client(regions=[REGION], endpoint_url=url, rate=2000.0, **options)
+
+
 def backend_pools(region: str = REGION) -> dict[str, Any]:
     """moto's pool objects, by name."""
     pools: dict[str, Any] = sesv2_backends[DEFAULT_ACCOUNT][region].core_backend.dedicated_ip_pools
@@ -83,7 +88,7 @@ async def test_create_returns_the_pool_and_stores_mode_and_tags(
 ) -> None:
     """The created pool comes back as GetDedicatedIpPool shows it; mode and tags are stored."""
     tags = {"team": "mail ops", "cost-center": "42"}
-    async with asyncses.Client(regions=[REGION], endpoint_url=ses.url) as client:
+    async with client_at(ses.url) as client:
         record = await client.create_dedicated_ip_pool("outbound", scaling_mode, tags)
     assert dict(record) == {
         "type": "dedicated_ip_pool",
@@ -99,7 +104,7 @@ async def test_create_returns_the_pool_and_stores_mode_and_tags(
 
 async def test_create_defaults_to_standard_without_tags(ses: LocalSES) -> None:
     """Without a mode or tags the pool is STANDARD and untagged."""
-    async with asyncses.Client(regions=[REGION], endpoint_url=ses.url) as client:
+    async with client_at(ses.url) as client:
         record = await client.create_dedicated_ip_pool("plain")
     assert record["ScalingMode"] == "STANDARD"
     assert backend_pools()["plain"].scaling_mode == "STANDARD"
@@ -109,7 +114,7 @@ async def test_create_defaults_to_standard_without_tags(ses: LocalSES) -> None:
 @pytest.mark.parametrize("tags", list(GOOD_TAGS.values()), ids=list(GOOD_TAGS))
 async def test_tags_within_ses_rules_are_sent_as_given(ses: LocalSES, tags: dict[str, str]) -> None:
     """Tags inside every SES rule pass validation and reach the backend unchanged."""
-    async with asyncses.Client(regions=[REGION], endpoint_url=ses.url) as client:
+    async with client_at(ses.url) as client:
         await client.create_dedicated_ip_pool("tagged", "MANAGED", tags)
     assert (backend_pools()["tagged"].tags or []) == as_tag_list(tags)
 
@@ -119,7 +124,7 @@ async def test_tags_breaking_a_rule_are_refused_before_any_call(
     ses: LocalSES, proxy: FaultProxy, tags: dict[str, Any], named: str
 ) -> None:
     """A tag breaking any SES rule raises UsageError naming it; no request is sent."""
-    async with asyncses.Client(regions=[REGION], endpoint_url=proxy.url) as client:
+    async with client_at(proxy.url) as client:
         with pytest.raises(asyncses.UsageError) as info:
             await client.create_dedicated_ip_pool("tagged", "STANDARD", tags)
         assert client.stats.calls == 0
@@ -142,7 +147,7 @@ async def test_bad_scaling_mode_or_name_is_refused_before_any_call(
     ses: LocalSES, proxy: FaultProxy, name: str, scaling_mode: str, message: str
 ) -> None:
     """A scaling mode other than STANDARD/MANAGED, or an empty name, is a UsageError."""
-    async with asyncses.Client(regions=[REGION], endpoint_url=proxy.url) as client:
+    async with client_at(proxy.url) as client:
         with pytest.raises(asyncses.UsageError, match=re.escape(message)):
             await client.create_dedicated_ip_pool(name, scaling_mode)
     assert proxy.stats.requests == 0
@@ -152,7 +157,7 @@ async def test_bad_scaling_mode_or_name_is_refused_before_any_call(
 async def test_duplicate_raises_already_exists_and_keeps_the_pool(ses: LocalSES) -> None:
     """Creating a pool that exists raises AlreadyExistsError; the existing pool is untouched."""
     [name] = ses.seed_pools(REGION, 1)
-    async with asyncses.Client(regions=[REGION], endpoint_url=ses.url) as client:
+    async with client_at(ses.url) as client:
         with pytest.raises(asyncses.AlreadyExistsError) as info:
             await client.create_dedicated_ip_pool(name, "MANAGED", {"new": "tag"})
     assert info.value.operation == "CreateDedicatedIpPool"
@@ -169,10 +174,8 @@ async def test_duplicate_is_reported_even_after_a_throttled_attempt(ses: LocalSE
         async def sleep(_seconds: float) -> None:
             proxy.faults = Faults()  # the retry goes through
 
-        policy = RetryPolicy(max_attempts=3, sleep=sleep)
-        async with asyncses.Client(
-            regions=[REGION], endpoint_url=proxy.url, retry_policy=policy
-        ) as client:
+        policy = asyncses.RetryPolicy(max_attempts=3, sleep=sleep)
+        async with client_at(proxy.url, retry_policy=policy) as client:
             with pytest.raises(asyncses.AlreadyExistsError):
                 await client.create_dedicated_ip_pool(name, "MANAGED")
     assert backend_pools()[name].scaling_mode == "STANDARD"
@@ -181,7 +184,7 @@ async def test_duplicate_is_reported_even_after_a_throttled_attempt(ses: LocalSE
 async def test_pool_created_by_someone_else_meanwhile_is_a_duplicate(ses: LocalSES) -> None:
     """A pool that appears between the existence check and the create is AlreadyExists."""
     with FaultProxy(ses.url, Faults(latency=0.5, match=CREATE)) as proxy:
-        async with asyncses.Client(regions=[REGION], endpoint_url=proxy.url) as client:
+        async with client_at(proxy.url) as client:
 
             async def create_elsewhere() -> None:
                 # The check (GET) is answered and the create (POST) is held by the proxy.
@@ -201,23 +204,69 @@ async def test_pool_created_by_someone_else_meanwhile_is_a_duplicate(ses: LocalS
     assert backend_pools()["raced-000"].scaling_mode == "STANDARD"
 
 
-async def test_retry_after_an_applied_but_unanswered_attempt_succeeds(ses: LocalSES) -> None:
-    """If a failed attempt did create the pool, the retry's AlreadyExists means success."""
+async def test_an_applied_but_unanswered_attempt_is_found_by_the_re_read(ses: LocalSES) -> None:
+    """A create answered 500 that did create the pool: the re-read before sending it again
+    finds the pool, so the create is sent once and counts as done."""
     with FaultProxy(ses.url, Faults(error=1.0, match=CREATE)) as proxy:
 
         async def sleep(_seconds: float) -> None:
             ses.seed_pools(REGION, 1, prefix="applied")  # as if the failed attempt had landed
             proxy.faults = Faults()
 
-        policy = RetryPolicy(max_attempts=3, sleep=sleep)
-        async with asyncses.Client(
-            regions=[REGION], endpoint_url=proxy.url, retry_policy=policy
-        ) as client:
+        policy = asyncses.RetryPolicy(max_attempts=3, sleep=sleep)
+        async with client_at(proxy.url, retry_policy=policy) as client:
             record = await client.create_dedicated_ip_pool("applied-000", "STANDARD")
         creates = [e.status for e in proxy.stats.log if e.method == "POST"]
     assert record["PoolName"] == "applied-000"
     assert record["error"] is None
-    assert creates == [500, 400]
+    assert creates == [500]
+    assert backend_pools()["applied-000"].scaling_mode == "STANDARD"
+
+
+async def test_a_create_that_did_not_happen_is_sent_again(ses: LocalSES) -> None:
+    """A create answered 500 that created nothing: re-read, not there, sent again."""
+    with FaultProxy(ses.url, Faults(error=1.0, match=CREATE)) as proxy:
+
+        async def sleep(_seconds: float) -> None:
+            proxy.faults = Faults()
+
+        policy = asyncses.RetryPolicy(max_attempts=3, sleep=sleep)
+        async with client_at(proxy.url, retry_policy=policy) as client:
+            record = await client.create_dedicated_ip_pool("again-000", "MANAGED")
+        creates = [e.status for e in proxy.stats.log if e.method == "POST"]
+    assert record["PoolName"] == "again-000" and record["ScalingMode"] == "MANAGED"
+    assert creates == [500, 200]
+
+
+async def test_a_create_failing_every_time_gives_up_after_max_attempts(ses: LocalSES) -> None:
+    """Every create answered 500: sent max_attempts times, then the error is raised."""
+    with FaultProxy(ses.url, Faults(error=1.0, match=CREATE)) as proxy:
+        policy = asyncses.RetryPolicy(max_attempts=3, base_delay=0.0)
+        async with client_at(proxy.url, retry_policy=policy) as client:
+            with pytest.raises(asyncses.ServiceError) as info:
+                await client.create_dedicated_ip_pool("never-000", "MANAGED")
+        creates = [e.status for e in proxy.stats.log if e.method == "POST"]
+    assert creates == [500, 500, 500]
+    assert info.value.attempts == 3
+    assert "never-000" not in backend_pools()
+
+
+async def test_create_that_lands_but_answers_500_is_a_success(ses: LocalSES) -> None:
+    """The server creates the pool, then answers 500: the retry's AlreadyExists is success."""
+    creates = 0
+
+    def land_then_fail(account: str, region: str, params: dict[str, Any]) -> None:
+        nonlocal creates
+        creates += 1
+        if creates == 1:
+            ses.seed_pools(region, 1, prefix="landed", account_id=account)
+            raise RuntimeError("answered 500 after the pool was stored")
+
+    ses.before("CreateDedicatedIpPool", land_then_fail)
+    async with client_at(ses.url) as client:
+        record = await client.create_dedicated_ip_pool("landed-000", "STANDARD")
+    assert creates == 1  # the re-read found it: not sent again
+    assert record["PoolName"] == "landed-000" and record["error"] is None
 
 
 # -- command line ----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses.local import DEFAULT_ACCOUNT, LocalSES, _extras
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
+from asyncses.local._state import extras_of
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, parse_ndjson, run_cli
@@ -26,13 +27,15 @@ LIST_FIELDS = {
     "FailedRecordsCount",
     "error",
 }
+#: A fixed pace far above what the local endpoint serves: no cautious start to wait for.
+FAST = 2000.0
 #: GetImportJob (ListImportJobs is ``POST /v2/email/import-jobs/list``).
 GET_JOB = r"^GET /v2/email/import-jobs/"
 
 
 def backend_jobs(region: str = REGION) -> dict[str, Any]:
     """The import jobs the backend holds, by JobId."""
-    jobs: dict[str, Any] = _extras(sesv2_backends[DEFAULT_ACCOUNT][region]).import_jobs
+    jobs: dict[str, Any] = extras_of(sesv2_backends[DEFAULT_ACCOUNT][region]).import_jobs
     return jobs
 
 
@@ -62,6 +65,7 @@ async def report(ses: LocalSES, **options: Any) -> list[dict[str, Any]]:
         "page_size": options.pop("page_size", 1000),
         "max_attempts": options.pop("max_attempts", 8),
         "concurrency": options.pop("concurrency", 32),
+        "rate": FAST,
     }
     async with asyncses.Client(**settings) as client:
         return [dict(r) async for r in client.import_jobs(**options)]
@@ -167,6 +171,29 @@ async def test_failed_detail_lookup_keeps_the_list_fields(ses: LocalSES) -> None
     assert record["JobStatus"] == backend_jobs()[broken].status
     assert all(by_id[i]["error"] is None and "ImportDataSource" in by_id[i] for i in job_ids[:2])
     assert proxy.stats.errors == 2
+
+
+async def test_job_gone_before_its_details_is_an_error_record(ses: LocalSES) -> None:
+    """A job that disappears between ListImportJobs and GetImportJob: NotFound, not retried."""
+    job_ids = ses.seed_import_jobs(REGION, 5)
+    gone = job_ids[1]
+
+    def delete_before_lookup(account: str, region: str, params: dict[str, Any]) -> None:
+        if params["JobId"] == gone:
+            extras_of(sesv2_backends[account][region]).import_jobs.pop(gone)
+
+    ses.before("GetImportJob", delete_before_lookup)
+    records = await report(ses, details=True)
+    by_id = {r["JobId"]: r for r in records}
+    assert sorted(by_id) == sorted(job_ids)
+    error = by_id[gone]["error"]
+    assert (error["code"], error["operation"], error["attempts"]) == (
+        "NotFoundException",
+        "GetImportJob",
+        1,
+    )
+    assert set(by_id[gone]) == LIST_FIELDS  # the list fields, nothing from the lookup
+    assert all(by_id[i]["error"] is None for i in job_ids if i != gone)
 
 
 def test_cli_filtered_details_over_small_pages(ses: LocalSES) -> None:

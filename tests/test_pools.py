@@ -9,12 +9,15 @@ from typing import Any
 from moto.sesv2.models import sesv2_backends
 
 import asyncses
-from asyncses.local import DEFAULT_ACCOUNT, LocalSES, _extras
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
+from asyncses.local._state import extras_of
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, read_ndjson, run_cli
 
 OTHER_REGION = "eu-west-1"
+#: A fixed pace far above what the local endpoint serves: no cautious start to wait for.
+FAST = 2000.0
 #: GetDedicatedIpPool (one pool), not ListDedicatedIpPools (``...pools?PageSize=``).
 GET_POOL = r"^GET /v2/email/dedicated-ip-pools/"
 
@@ -27,7 +30,7 @@ def backend_pools(region: str = REGION) -> dict[str, Any]:
 
 def backend_ips(pool: str, region: str = REGION) -> list[dict[str, Any]]:
     """The dedicated IPs the backend holds for ``pool``, in their stored order."""
-    ips = _extras(sesv2_backends[DEFAULT_ACCOUNT][region]).dedicated_ips.values()
+    ips = extras_of(sesv2_backends[DEFAULT_ACCOUNT][region]).dedicated_ips.values()
     return [ip.to_dict() for ip in ips if ip.pool_name == pool]
 
 
@@ -35,6 +38,7 @@ async def audit(ses: LocalSES, *, with_ips: bool = False, **settings: Any) -> li
     """Every record of a library pool audit against ``ses``."""
     settings.setdefault("regions", [REGION])
     settings.setdefault("endpoint_url", ses.url)
+    settings.setdefault("rate", FAST)
     async with asyncses.Client(**settings) as client:
         return [dict(r) async for r in client.dedicated_ip_pools(with_ips=with_ips)]
 
@@ -130,6 +134,45 @@ async def test_failed_pool_lookup_is_an_error_record(ses: LocalSES) -> None:
     assert proxy.stats.errors == 2
 
 
+async def test_pool_deleted_between_list_and_get_is_an_error_record(ses: LocalSES) -> None:
+    """A pool gone before its lookup keeps its name and a NotFound error; the rest go on."""
+    names = ses.seed_pools(REGION, 5)
+    gone = names[2]
+
+    def delete_before_lookup(account: str, region: str, params: dict[str, Any]) -> None:
+        if params["PoolName"] == gone:
+            sesv2_backends[account][region].core_backend.dedicated_ip_pools.pop(gone)
+
+    ses.before("GetDedicatedIpPool", delete_before_lookup)
+    records = await audit(ses)
+    by_name = {r["PoolName"]: r for r in records}
+    assert sorted(by_name) == sorted(names)
+    assert by_name[gone]["error"]["code"] == "NotFoundException"
+    assert by_name[gone]["error"]["operation"] == "GetDedicatedIpPool"
+    assert by_name[gone]["error"]["attempts"] == 1
+    assert "ScalingMode" not in by_name[gone]
+    assert [n for n, r in by_name.items() if r["error"] is not None] == [gone]
+
+
+async def test_failed_ip_listing_is_an_error_record_of_its_pool(ses: LocalSES) -> None:
+    """with_ips: a pool whose GetDedicatedIps fails for good carries the error, no IP list."""
+    names = ses.seed_pools(REGION, 3, ips_per_pool=2)
+    broken = names[0]
+    faults = Faults(error=1.0, match=f"^GET /v2/email/dedicated-ips\\?.*PoolName={broken}")
+    with FaultProxy(ses.url, faults) as proxy:
+        records = await audit(ses, endpoint_url=proxy.url, with_ips=True, max_attempts=2)
+    by_name = {r["PoolName"]: r for r in records}
+    assert by_name[broken]["error"] == {
+        "code": "InternalFailure",
+        "message": "injected",
+        "operation": "GetDedicatedIps",
+        "attempts": 2,
+    }
+    assert "DedicatedIps" not in by_name[broken]
+    assert by_name[broken]["ScalingMode"] == "STANDARD"  # what was fetched is kept
+    assert all(by_name[n]["error"] is None and "DedicatedIps" in by_name[n] for n in names[1:])
+
+
 def test_cli_pools_with_ips_and_small_pages(ses: LocalSES, tmp_path: Path) -> None:
     """`asyncses pools --with-ips --page-size 2` writes one exact record per pool and exits 0."""
     names = ses.seed_pools(REGION, 7, ips_per_pool=3)
@@ -153,17 +196,17 @@ def test_cli_pools_with_ips_and_small_pages(ses: LocalSES, tmp_path: Path) -> No
     assert sorted(r["PoolName"] for r in records) == sorted(names)
     backend = backend_pools()
     for record in records:
-        assert list(record) == [
-            "type",
-            "region",
-            "PoolName",
-            "ScalingMode",
-            "DedicatedIps",
-            "error",
-        ]
+        assert set(record) == {"type", "region", "PoolName", "ScalingMode", "DedicatedIps", "error"}
         assert record["type"] == "dedicated_ip_pool"
         assert record["ScalingMode"] == backend[record["PoolName"]].scaling_mode
         assert sorted(ip["Ip"] for ip in record["DedicatedIps"]) == sorted(
             ip["Ip"] for ip in backend_ips(record["PoolName"])
         )
         assert record["error"] is None
+
+
+async def test_pool_record_fields_come_in_documented_order(ses: LocalSES) -> None:
+    """A pool record reads head, API fields, then what asyncses adds (``error`` last)."""
+    ses.seed_pools(REGION, 1, ips_per_pool=1)
+    [record] = await audit(ses, with_ips=True)
+    assert list(record) == ["type", "region", "PoolName", "ScalingMode", "DedicatedIps", "error"]

@@ -7,6 +7,7 @@ import json
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from asyncses.local import LocalSES
+from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
 from .helpers import REGION, ROOT
@@ -136,3 +137,29 @@ def test_service_answers_503_until_the_first_audit_and_stops_cleanly(ses: LocalS
     assert "stopping" in stderr
     for trouble in ("Traceback", "ERROR", "Unclosed", "never awaited"):
         assert trouble not in stderr
+
+
+def test_service_says_why_while_every_audit_fails(ses: LocalSES) -> None:
+    """With SES unreachable /summary stays 503 but names the failure; the service goes on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, never listening
+        with running_service(closed) as (url, _):
+            body = poll(f"{url}/summary", lambda status, body: body.get("failures", 0) >= 2)
+            status, _ = get(f"{url}/summary")
+            health = get(f"{url}/healthz")
+    assert status == 503
+    assert body["status"] == "pending"
+    assert body["last_error"].startswith(f"cannot reach SES at {closed}")
+    assert health[0] == 200 and health[1]["audits"] >= 2
+
+
+def test_service_counts_a_region_refusing_credentials_as_an_error(ses: LocalSES) -> None:
+    """A region that refuses the credentials yields no identity: 0 records, 1 error."""
+    ses.set_identity(REGION, "ok.example.com", verification_status="SUCCESS")
+    ses.disable_region(DEFAULT_ACCOUNT, REGION)
+    with running_service(ses.url) as (url, _):
+        summary = poll(f"{url}/summary", lambda status, body: status == 200)
+    assert summary["records"] == 0
+    assert summary["errors"] == 1
+    assert summary["counts"]["IdentityType"] == {}

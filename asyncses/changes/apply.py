@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Final, Literal, NotRequired, TypedDict
 
-from ..engine.errors import EndpointError, NotFoundError, OperationError, ServiceError
+from ..engine.errors import NotFoundError, OperationError, ThrottledError
 from ..reports.base import Caller, UnitJob
 from ..reports.records import DEDICATED_IP_POOL, EMAIL_IDENTITY, ErrorInfo, error_info
 from ..ses import operations as ops
@@ -28,9 +28,6 @@ __all__ = ["FINAL", "OUTCOME", "ApplyReport", "OutcomeRecord"]
 OUTCOME: Final = "outcome"
 #: Outcomes after which a resumed apply leaves the change alone.
 FINAL: Final = frozenset({"applied", "already", "drifted"})
-#: How often an ambiguous write (it may or may not have happened) is re-read and sent again.
-WRITE_ATTEMPTS: Final = 5
-
 Status = Literal["applied", "already", "drifted", "failed", "would-apply"]
 
 
@@ -116,33 +113,37 @@ class _ApplyJob(UnitJob[OutcomeRecord]):
 
     async def _write(self, change: Change) -> OutcomeRecord:
         call = change["call"]
-        params = self._params(call["params"])
         key = change["target"]["name"]
-        last: OperationError | None = None
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                await self.unit.call(call["operation"], params, key=key, write=True)
-                return self._outcome(change, "applied")
-            except (EndpointError, ServiceError) as exc:
-                # It may have happened: look before sending it again.
-                last = exc
-                try:
-                    state = await self._read(change)
-                except OperationError as again:
-                    return self._outcome(change, "failed", again)
-                if holds(change["want"], state):
-                    return self._outcome(change, "applied")
-            except OperationError as exc:
-                return self._outcome(change, "failed", exc)
-        return self._outcome(change, "failed", last)
+        try:
+            params = await self._params(call["params"])
+        except OperationError as exc:
+            return self._outcome(change, "failed", exc)
 
-    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        async def landed() -> bool:
+            """After a write that may have happened: does the target state hold now?"""
+            return holds(change["want"], await self._read(change))
+
+        try:
+            await self.unit.write(call["operation"], params, key=key, landed=landed)
+        except OperationError as exc:
+            # aiohttp sends a PUT or DELETE once more by itself when its connection drops,
+            # inside the one call: a delete whose first send landed then comes back 404.
+            # What counts is the state: if the change holds now, it was made.
+            try:
+                if not isinstance(exc, ThrottledError) and await landed():
+                    return self._outcome(change, "applied")
+            except OperationError:
+                pass
+            return self._outcome(change, "failed", exc)
+        return self._outcome(change, "applied")
+
+    async def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The call's parameters, with the account filled in where the plan did not know it
         (an identity's ARN from a report of one account)."""
         filled = dict(params)
         arn = filled.get("ResourceArn")
-        if isinstance(arn, str) and "{account}" in arn and self.unit.account is not None:
-            filled["ResourceArn"] = arn.replace("{account}", self.unit.account)
+        if isinstance(arn, str) and "{account}" in arn:
+            filled["ResourceArn"] = arn.replace("{account}", await self.unit.account_id())
         return filled
 
     async def _read(self, change: Change) -> dict[str, Any]:

@@ -74,6 +74,8 @@ class Audit:
     jobs: int = 1
     #: No summary line on stderr (a ``--jobs`` child: its parent says it all).
     quiet: bool = False
+    #: A ``--jobs`` child: its records go to its parent, which gives the verdict.
+    child: bool = False
     #: Whether an interrupted run may be finished with ``--resume`` (said on stderr).
     resumable: bool = True
 
@@ -234,7 +236,14 @@ class _Run:
             self.hits += 1
 
     def _config_error(self) -> bool:
-        """Nothing audited, and every unit refused the credentials: a configuration error."""
+        """Nothing audited, and every unit refused the credentials: a configuration error.
+
+        Only a run over the caller's own credentials, whole, can tell: a member role refused
+        in an organization is one account's error record, and a shard or a ``--jobs`` child
+        sees a part of the run (its parent judges the whole)."""
+        settings = self.audit.settings
+        if self.audit.child or settings.org_role or settings.shard:
+            return False
         if self.items or not self.unit_errors:
             return False
         codes = {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException"}

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from typing import BinaryIO
 
 import anyio
 
@@ -150,6 +151,29 @@ def _open_outcomes(path: str, append: bool) -> NdjsonWriter:
         return NdjsonWriter(sys.stdout.buffer, name="<stdout>")
     try:
         stream = open(path, "ab" if append else "wb")  # noqa: SIM115  # the writer closes it
+        if append:
+            _drop_torn_line(stream)
     except OSError as exc:
         raise ReportWriteError(path, exc.strerror or str(exc)) from None
     return NdjsonWriter(stream, name=path, close=True, fsync=True)
+
+
+def _drop_torn_line(stream: BinaryIO) -> None:
+    """Cut a last line that a crash left without its end (an outcome half written: its
+    change is read again on this resume, and found done if it was), so that what this run
+    appends starts on a line of its own."""
+    size = stream.seek(0, os.SEEK_END)
+    with open(stream.name, "rb") as reader:
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            reader.seek(start)
+            chunk = reader.read(end - start)
+            if end == size and chunk.endswith(b"\n"):
+                return
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                stream.truncate(start + cut + 1)
+                return
+            end = start
+    stream.truncate(0)  # one line, and torn

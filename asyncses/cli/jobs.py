@@ -175,6 +175,7 @@ def child_main() -> int:
             output="-",
             progress=False,
             quiet=True,
+            child=True,
         )
         return anyio.run(run_audit, audit, backend="asyncio")
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:

@@ -98,6 +98,22 @@ def finding(text: str) -> str:
     return code
 
 
+def finding_of(record_type: str, what: str) -> Callable[[str], str]:
+    """An argparse type: a finding code that records of ``record_type`` can carry."""
+    codes = [code for code, f in FINDINGS.items() if record_type in f.types]
+
+    def parse(text: str) -> str:
+        code = finding(text)
+        if code not in codes:
+            raise argparse.ArgumentTypeError(
+                f"{what} records never have finding {code}: use one of {', '.join(codes)}"
+            )
+        return code
+
+    parse.__name__ = "finding"  # argparse names the type in its messages
+    return parse
+
+
 def add_aws_options(parser: argparse.ArgumentParser, *, single: bool = False) -> None:
     """``--region``, ``--profile``, ``--endpoint-url`` (one of each when ``single``)."""
     group = parser.add_argument_group("AWS")
@@ -262,7 +278,7 @@ def _add_fail_on(group: Any, what: str) -> None:
     group.add_argument(
         "--fail-on",
         action="append",
-        type=finding,
+        type=finding_of(record_type, what),
         default=[],
         metavar="CODE",
         help=f"exit 1 if any {what} has this finding; repeat for several ({', '.join(codes)})",
@@ -338,14 +354,7 @@ def build_parser() -> Parser:
     _add_output_options(p)
     group = p.add_argument_group("identities")
     group.add_argument("--list-only", action="store_true", help="list fields only, no lookups")
-    group.add_argument(
-        "--fail-on",
-        action="append",
-        type=finding,
-        default=[],
-        metavar="CODE",
-        help=f"exit 1 if any identity has this finding; repeat for several ({', '.join(FINDINGS)})",
-    )
+    _add_fail_on(group, "identity")
 
     p = _command(
         sub,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ..engine.errors import OperationError, UsageError
+from ..engine.errors import AccessError, OperationError, UsageError
 from ..ses import operations as ops
 from .base import Caller, UnitJob
 from .findings import (
@@ -77,7 +77,15 @@ class _AccountJob(UnitJob[SesAccountRecord]):
         self.threshold = threshold
 
     async def items(self) -> AsyncIterator[Any]:
-        yield ""  # nothing to list: the account itself is the one item
+        """The one item: GetAccount's answer, or the error it failed with. Refused
+        credentials (or a region the account has not enabled) are raised instead, like a
+        refused listing: the runner makes them the unit's ``account`` record."""
+        try:
+            yield await self.unit.call(ops.GET_ACCOUNT)
+        except AccessError:
+            raise
+        except OperationError as exc:
+            yield exc
 
     def name(self, item: Any) -> str:
         return ""
@@ -86,12 +94,10 @@ class _AccountJob(UnitJob[SesAccountRecord]):
         record: SesAccountRecord = {"type": SES_ACCOUNT, "region": self.unit.region}
         if self.unit.account is not None:
             record["account"] = self.unit.account
-        try:
-            found = await self.unit.call(ops.GET_ACCOUNT)
-        except OperationError as exc:
-            record["error"] = error_info(exc)
+        if isinstance(item, OperationError):
+            record["error"] = error_info(item)
             return [record]
-        record = {**record, **answer(AccountAnswer, found), "error": None}
+        record = {**record, **answer(AccountAnswer, item), "error": None}
         record["findings"], detail = account_findings(record, threshold=self.threshold)
         if detail:
             record["findings_detail"] = detail

@@ -7,7 +7,7 @@ SES adapter's classes: anything that can call an operation and list its pages se
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -28,6 +28,9 @@ class Caller(Protocol):
     def region(self) -> str:
         """The region."""
 
+    async def account_id(self) -> str:
+        """The account id: ``account`` when the run knows it, else looked up (once)."""
+
     async def call(
         self,
         operation: str,
@@ -38,6 +41,17 @@ class Caller(Protocol):
     ) -> dict[str, Any]:
         """One operation; a JSON-ready answer, or an ``OperationError`` if it fails for good.
         A ``write`` is paced on its own and tried once, throttles aside."""
+
+    async def write(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        landed: Callable[[], Awaitable[bool]],
+    ) -> dict[str, Any] | None:
+        """A change made at most once: sent again after an ambiguous failure only if
+        ``landed()`` (a re-read) says it did not happen; ``None`` if it had."""
 
     def pages(
         self,

@@ -301,6 +301,10 @@ class ReportOutput:
         self.new = WriteResult()
         self._writer: NdjsonWriter | None = None
         self._appended_from = 0  # where this run's records start in a continued partial
+        # Written directly (standard output, a device), the header and the units' error
+        # records wait for the first item: a run that turns out to be a configuration error
+        # (every unit refused the credentials, an endpoint that is not SES) writes nothing.
+        self._held: list[tuple[bytes, bool]] | None = None
 
     @property
     def target(self) -> Path:
@@ -329,7 +333,7 @@ class ReportOutput:
     def _open(self) -> None:
         if self.path == "-":
             self._writer = NdjsonWriter(sys.stdout.buffer, name="<stdout>")
-            self._writer.write_line(encode(self.header.to_json()), count=False)
+            self._held = [(encode(self.header.to_json()), False)]
             return
         if self.direct:
             if self.plan is not None:
@@ -339,7 +343,7 @@ class ReportOutput:
             except OSError as exc:
                 raise ReportWriteError(self.path, exc.strerror or str(exc)) from None
             self._writer = NdjsonWriter(device, name=self.path, close=True)
-            self._writer.write_line(encode(self.header.to_json()), count=False)
+            self._held = [(encode(self.header.to_json()), False)]
             return
         continuing = self.plan is not None and self.plan.partial
         try:
@@ -365,10 +369,21 @@ class ReportOutput:
     async def write(self, record: Mapping[str, Any]) -> None:
         """Write one record."""
         assert self._writer is not None, "open() first"
-        await self._writer.write(record)
         self.new.records += 1
         if record.get("error") is not None:
             self.new.errors += 1
+        if self._held is not None:
+            if record.get("type") == ACCOUNT:
+                self._held.append((encode(record), True))
+                return
+            self._release(self._writer)
+        await self._writer.write(record)
+
+    def _release(self, writer: NdjsonWriter) -> None:
+        """Hand what was held back to the writer."""
+        held, self._held = self._held or [], None
+        for line, counted in held:
+            writer.write_line(line, error=counted, count=counted)
 
     async def finish(self, stats: Mapping[str, Any] | None = None) -> WriteResult:
         """The run is over: close, and put the report in place. Returns what it holds.
@@ -380,6 +395,7 @@ class ReportOutput:
         result = self.new
         with anyio.CancelScope(shield=True):
             if self.direct:
+                self._release(writer)
                 writer.write_line(encode(end), count=False)
                 await writer.aclose()
                 return result
@@ -406,6 +422,9 @@ class ReportOutput:
         ``--resume`` unless ``discard`` (and it was not an interrupted run's to begin with:
         that one stays, whatever happens)."""
         writer, self._writer = self._writer, None
+        if writer is not None and not discard:
+            self._release(writer)  # what was fetched is kept
+        self._held = None
         with anyio.CancelScope(shield=True):
             try:
                 if writer is not None:

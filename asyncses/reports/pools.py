@@ -159,11 +159,24 @@ async def create_pool(
             code="AlreadyExistsException",
             key=name,
         )
+    resent = False
+
+    async def landed() -> bool:
+        """After a create that may have happened: is the pool there now?"""
+        nonlocal resent
+        try:
+            await unit.call(ops.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name)
+        except NotFoundError:
+            resent = True
+            return False
+        return True
+
     try:
-        await unit.call(ops.CREATE_DEDICATED_IP_POOL, params, key=name)
-    except AlreadyExistsError as exc:
-        # A retry after an unanswered first attempt finds the pool that attempt created.
-        if exc.attempts == 1:
+        await unit.write(ops.CREATE_DEDICATED_IP_POOL, params, key=name, landed=landed)
+    except AlreadyExistsError:
+        # Sent again after an unanswered attempt that the re-read did not see yet: that
+        # attempt created it. Otherwise someone else did, after the check above.
+        if not resent:
             raise
     found = await unit.call(ops.GET_DEDICATED_IP_POOL, {"PoolName": name}, key=name)
     return _head(unit, answer(DedicatedIpPool, found.get("DedicatedIpPool") or {}))

@@ -13,7 +13,7 @@ that a newer SES adds and this model lacks still reaches the record: nothing is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, Final, Literal, NotRequired, TypedDict, TypeVar, cast
 
 from ..engine.errors import AsyncsesError, OperationError
 
@@ -35,6 +35,7 @@ __all__ = [
     "head",
     "identity_head",
     "import_job_head",
+    "in_order",
     "item_key",
     "pool_head",
     "record_key",
@@ -430,3 +431,20 @@ def item_key(record: Mapping[str, Any]) -> ItemKey:
             str(record.get("ContactListName")),
         )
     return record_key(record)
+
+
+#: What asyncses adds to a record, in the order it comes, after the API's fields.
+TAIL_FIELDS: Final = ("findings", "findings_detail", "error")
+
+
+_T = TypeVar("_T")
+
+
+def in_order(record: _T) -> _T:
+    """``record`` (changed in place) with what asyncses adds at its end, in the documented
+    order (:data:`TAIL_FIELDS`), wherever a report put it while building the record."""
+    fields = cast(dict[str, Any], record)
+    for name in TAIL_FIELDS:
+        if name in fields:
+            fields[name] = fields.pop(name)
+    return record

@@ -124,13 +124,19 @@ def _from_client_error(
     message = scrub(str(error.get("Message") or exc))
     kwargs: dict[str, Any] = {"operation": operation, "code": code, "key": key, "status": status}
     cls: type[OperationError]
-    if _not_service(code, status, meta):
-        cls = NotServiceError
+    foreign = _not_service(code, status, meta)
+    if foreign:
         content_type = (meta.get("HTTPHeaders") or {}).get("content-type", "no content type")
         message = f"HTTP {status} ({content_type}): not an answer of the service"
-    elif code in THROTTLE_CODES or status == 429:
+    # A 429 or a 5xx is worth trying again whoever sent it (a load balancer's HTML 503, say).
+    if code in THROTTLE_CODES or status == 429:
         cls = ThrottledError
         kwargs["retry_after"] = _retry_after(meta.get("HTTPHeaders") or {})
+    elif foreign and isinstance(status, int) and status >= 500:
+        cls = ServiceError
+        kwargs["retry_after"] = _retry_after(meta.get("HTTPHeaders") or {})
+    elif foreign:
+        cls = NotServiceError
     elif code in NOT_FOUND_CODES or status == 404:
         cls = NotFoundError
     elif code in ALREADY_EXISTS_CODES:

@@ -25,7 +25,7 @@ from ..engine.errors import (
     EndpointError,
     NotServiceError,
     OperationError,
-    RetryableError,
+    ServiceError,
     UsageError,
 )
 from ..engine.pacing import Pacer
@@ -34,7 +34,7 @@ from ..engine.retry import CallStats, RetryPolicy, call_with_retry
 from . import operations as ops
 from .convert import jsonable
 from .errors import translate_errors
-from .session import FIRST_CALL_TIMEOUT
+from .session import FIRST_CALL_TIMEOUT, caller_account
 
 __all__ = ["Unit", "UnitSpec", "UnreachableError"]
 
@@ -85,6 +85,20 @@ class Unit:
         self._client: Any = None
         self._stack: AsyncExitStack | None = None
         self._checked = False
+        self._account_lock = anyio.Lock()
+        self._looked_up: str | None = None  # the account id, when account_id() looked it up
+
+    async def account_id(self) -> str:
+        """The account id: ``account`` if the run knows it, else looked up once (STS
+        GetCallerIdentity) and kept."""
+        if self.account is not None:
+            return self.account
+        async with self._account_lock:
+            if self._looked_up is None:
+                self._looked_up = await caller_account(
+                    self.session, self.region, self.config, self.policy
+                )
+        return self._looked_up
 
     @property
     def endpoint(self) -> str:
@@ -96,22 +110,25 @@ class Unit:
     async def __aenter__(self) -> Unit:
         stack = AsyncExitStack()
         try:
-            self._client = await stack.enter_async_context(
-                self.session.client(
-                    ops.SERVICE,
-                    region_name=self.region,
-                    endpoint_url=self.endpoint_url,
-                    config=self.config,
-                )
-            )
-        except ValueError as exc:  # an endpoint URL from the environment, say
-            await stack.aclose()
-            raise UsageError(f"cannot create the SES client: {exc}") from None
+            self._client = await self._new_client(stack, self.config)
         except BaseException:
             await stack.aclose()
             raise
         self._stack = stack
         return self
+
+    async def _new_client(self, stack: AsyncExitStack, config: AioConfig) -> Any:
+        try:
+            return await stack.enter_async_context(
+                self.session.client(
+                    ops.SERVICE,
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=config,
+                )
+            )
+        except ValueError as exc:  # an endpoint URL from the environment, say
+            raise UsageError(f"cannot create the SES client: {exc}") from None
 
     async def __aexit__(
         self,
@@ -167,29 +184,68 @@ class Unit:
         result: dict[str, Any] = jsonable(answer)
         return result
 
+    async def write(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        landed: Callable[[], Awaitable[bool]],
+    ) -> dict[str, Any] | None:
+        """Make a change at most once: a ``write`` call, and after a failure that may hide
+        a write that happened (a 5xx, a timeout, a dropped connection) a wait as the retry
+        policy would, then ``landed()`` (a re-read): if it says the change is there, stop
+        (``None``); if not, send it again, up to ``max_attempts`` in all.
+
+        Returns the write's answer; raises its last error if it fails for good."""
+        failures = 0
+        while True:
+            try:
+                return await self.call(operation, params, key=key, write=True)
+            except (EndpointError, ServiceError) as exc:
+                failures += 1
+                if failures >= self.policy.max_attempts:
+                    exc.attempts = failures
+                    raise
+                await self.policy.sleep(self.policy.backoff(failures, exc))
+                if await landed():
+                    return None
+
     async def _first(
         self, attempt: Callable[[], Awaitable[Any]], operation: str, key: str | None
     ) -> Any:
-        """The unit's first call: connection failures and foreign answers fail at once."""
-        first = RetryPolicy(
-            max_attempts=1,
-            attempt_timeout=min(FIRST_CALL_TIMEOUT, self.policy.attempt_timeout),
-            stall_timeout=self.policy.stall_timeout,
-            sleep=self.policy.sleep,
-            clock=self.policy.clock,
-        )
-        try:
-            answer = await self._retried(attempt, operation, key, first)
-        except (EndpointError, NotServiceError) as exc:
-            raise UnreachableError(
-                f"cannot reach SES at {self.endpoint}: {exc.code}: {exc.message}", exc
-            ) from None
-        except RetryableError:
-            # A 5xx: the service answered, so the endpoint is right. Carry on as usual.
+        """The unit's first call: its first attempt, if it cannot connect or gets an answer
+        that is not SES's, fails at once (:class:`UnreachableError`); after that, or once
+        SES has answered anything at all, the call goes on under the usual policy."""
+        tried = False
+        timeout = min(FIRST_CALL_TIMEOUT, self.policy.attempt_timeout)
+
+        async def checked() -> Any:
+            nonlocal tried
+            if tried:
+                return await attempt()
+            tried = True
+            try:
+                with anyio.fail_after(timeout):
+                    answer = await attempt()
+            except TimeoutError:
+                raise self._unreachable("Timeout", f"no answer within {timeout:g} s") from None
+            except (EndpointError, NotServiceError) as exc:
+                raise self._unreachable(exc.code, exc.message, exc) from None
             self._checked = True
-            return await self._retried(attempt, operation, key, self.policy)
-        self._checked = True
-        return answer
+            return answer
+
+        try:
+            return await self._retried(checked, operation, key, self.policy)
+        except OperationError:
+            self._checked = True  # SES answered, if only to refuse
+            raise
+
+    def _unreachable(
+        self, code: str, message: str, cause: OperationError | None = None
+    ) -> UnreachableError:
+        cause = cause or EndpointError(message, operation="", code=code)
+        return UnreachableError(f"cannot reach SES at {self.endpoint}: {code}: {message}", cause)
 
     async def _retried(
         self,
