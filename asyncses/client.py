@@ -58,6 +58,7 @@ from .reports.records import (
     EmailIdentityRecord,
     EmailTemplateRecord,
     ImportJobRecord,
+    ProblemRecord,
     SesAccountRecord,
     SuppressedDestinationRecord,
     UnitErrorRecord,
@@ -117,8 +118,12 @@ class RecordStream(AsyncIterator[R], Generic[R]):
     Iterate it with ``async for``. Leaving early is safe: ``break`` and the iterator being
     dropped cancel the outstanding work; ``aclose()`` or ``async with`` do it at once, and so
     does cancelling the task while it waits for a record (the stream then ends).
-    A listing that fails for good raises its :class:`~asyncses.OperationError` after the
-    records of the items already listed.
+    Besides the records of the items, a stream may yield :data:`~asyncses.ProblemRecord`
+    records: an ``account`` record for an account and region that could not be audited at
+    all (credentials refused, a role not assumed, a region not enabled), and a ``listing``
+    record for a listing that failed for good part-way (after the records of the items it
+    had listed). A configuration error (no credentials, an endpoint that is not SES)
+    raises :class:`~asyncses.UsageError` instead.
     """
 
     def __init__(
@@ -456,7 +461,7 @@ class Client:
 
     def email_identities(
         self, *, list_only: bool = False, resume: Resume | None = None
-    ) -> RecordStream[EmailIdentityRecord]:
+    ) -> RecordStream[EmailIdentityRecord | ProblemRecord]:
         """Every email identity, looked up with GetEmailIdentity unless ``list_only``.
 
         ``resume`` leaves out the items it names (see :class:`asyncses.Resume`).
@@ -466,7 +471,7 @@ class Client:
 
     def dedicated_ip_pools(
         self, *, with_ips: bool = False, resume: Resume | None = None
-    ) -> RecordStream[DedicatedIpPoolRecord]:
+    ) -> RecordStream[DedicatedIpPoolRecord | ProblemRecord]:
         """Every dedicated IP pool with its ScalingMode; its IPs too with ``with_ips``."""
         return self._stream(PoolReport(with_ips=with_ips), resume)
 
@@ -476,14 +481,14 @@ class Client:
         destination_type: str | None = None,
         details: bool = False,
         resume: Resume | None = None,
-    ) -> RecordStream[ImportJobRecord]:
+    ) -> RecordStream[ImportJobRecord | ProblemRecord]:
         """Every import job (of one destination type), with GetImportJob fields if ``details``."""
         report = ImportJobReport(destination_type=destination_type, details=details)
         return self._stream(report, resume)
 
     def account(
         self, *, quota_threshold: float = 0.8, resume: Resume | None = None
-    ) -> RecordStream[SesAccountRecord]:
+    ) -> RecordStream[SesAccountRecord | ProblemRecord]:
         """The account's SES standing in every account and region (GetAccount): production
         access, sending, enforcement, quota; QUOTA_NEARLY_USED from ``quota_threshold`` of
         the daily quota on."""
@@ -491,7 +496,7 @@ class Client:
 
     def configuration_sets(
         self, *, resume: Resume | None = None
-    ) -> RecordStream[ConfigurationSetRecord]:
+    ) -> RecordStream[ConfigurationSetRecord | ProblemRecord]:
         """Every configuration set with its event destinations and findings."""
         return self._stream(ConfigurationSetReport(), resume)
 
@@ -503,7 +508,7 @@ class Client:
         until: dt.datetime | None = None,
         details: bool = False,
         resume: Resume | None = None,
-    ) -> RecordStream[SuppressedDestinationRecord]:
+    ) -> RecordStream[SuppressedDestinationRecord | ProblemRecord]:
         """Every address on the suppression list (of ``reasons``, last updated between
         ``since`` and ``until``); ``details`` adds GetSuppressedDestination's attributes."""
         report = SuppressionReport(reasons=reasons, since=since, until=until, details=details)
@@ -511,19 +516,19 @@ class Client:
 
     def contact_lists(
         self, *, contacts: bool = False, resume: Resume | None = None
-    ) -> RecordStream[ContactListRecord | ContactRecord]:
+    ) -> RecordStream[ContactListRecord | ContactRecord | ProblemRecord]:
         """Every contact list with its topics; with ``contacts``, every contact too."""
         return self._stream(ContactListReport(contacts=contacts), resume)
 
     def templates(
         self, *, resume: Resume | None = None
-    ) -> RecordStream[EmailTemplateRecord | CustomVerificationTemplateRecord]:
+    ) -> RecordStream[EmailTemplateRecord | CustomVerificationTemplateRecord | ProblemRecord]:
         """Every email template and custom verification email template."""
         return self._stream(TemplateReport(), resume)
 
     def apply(
         self, changes: Iterable[Change], *, dry_run: bool = False, done: Collection[str] = ()
-    ) -> RecordStream[OutcomeRecord]:
+    ) -> RecordStream[OutcomeRecord | ProblemRecord]:
         """Apply ``changes`` (a plan's, see :func:`asyncses.plan`), each at most once: an
         outcome per change (``applied``, ``already``, ``drifted``, ``failed``, or with
         ``dry_run`` ``would-apply``); changes whose id is in ``done`` are left out.

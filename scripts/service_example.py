@@ -80,7 +80,7 @@ async def audit_once(region: str, endpoint_url: str | None) -> dict[str, Any]:
         async for record in client.email_identities():
             if record.get("error") is not None:
                 errors += 1
-            if record.get("type") != "email_identity":
+            if record["type"] != "email_identity":
                 continue  # a region or listing that could not be audited: an error, no identity
             records += 1
             for field in COUNTED:

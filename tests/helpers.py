@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
+
+from asyncses import ProblemRecord
+
+T = TypeVar("T")
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +48,14 @@ def parse_ndjson(text: str) -> list[dict[str, Any]]:
     """The records of NDJSON text (run lines left out)."""
     lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
     return [r for r in lines if r.get("type") not in META_TYPES]
+
+
+def no_problems(records: Iterable[T | ProblemRecord]) -> list[T]:
+    """The records of a stream, which must hold no ``account`` or ``listing`` record (no
+    account, region or listing that could not be audited)."""
+    found: list[T] = []
+    for record in records:
+        kind = cast(dict[str, Any], record)["type"]
+        assert kind not in ("account", "listing"), record
+        found.append(cast(T, record))
+    return found

@@ -18,7 +18,7 @@ import asyncses
 from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, ROOT, read_lines, read_ndjson, run_cli
+from .helpers import REGION, ROOT, no_problems, read_lines, read_ndjson, run_cli
 
 HEAVY_FAULTS = Faults(throttle=0.25, error=0.05, drop=0.02)
 #: GetEmailIdentity (one identity), not ListEmailIdentities (``identities?PageSize=``).
@@ -46,7 +46,7 @@ async def test_every_identity_arrives_under_throttles_errors_and_drops(ses: Loca
             max_attempts=12,
             page_size=100,
         ) as client:
-            records = [r async for r in client.email_identities()]
+            records = no_problems([r async for r in client.email_identities()])
         stats = proxy.stats.snapshot()
     assert sorted(r["IdentityName"] for r in records) == sorted(names)
     assert [r for r in records if r["error"] is not None] == []
@@ -84,7 +84,7 @@ async def test_throttle_storm_does_not_use_up_max_attempts(ses: LocalSES) -> Non
         async with asyncses.Client(
             regions=[REGION], endpoint_url=proxy.url, rate=20, max_attempts=1
         ) as client:
-            records = [r async for r in client.email_identities()]
+            records = no_problems([r async for r in client.email_identities()])
         log = list(proxy.stats.log)
     assert sorted(r["IdentityName"] for r in records) == sorted(names)
     assert [r["error"] for r in records if r["error"] is not None] == []
@@ -117,7 +117,7 @@ async def test_retry_after_is_honoured(ses: LocalSES) -> None:
         ):
             tg.start_soon(lift_after_first_throttle)
             started = time.monotonic()
-            records = [r async for r in client.email_identities()]
+            records = no_problems([r async for r in client.email_identities()])
             elapsed = time.monotonic() - started
         statuses = proxy.stats.statuses()
     assert [(r["IdentityName"], r["error"]) for r in records] == [(name, None)]

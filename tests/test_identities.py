@@ -12,7 +12,7 @@ import asyncses
 from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, parse_ndjson, read_lines, read_ndjson, run_cli
+from .helpers import REGION, no_problems, parse_ndjson, read_lines, read_ndjson, run_cli
 
 OTHER_REGION = "eu-west-1"
 #: A fixed pace far above what the local endpoint serves: no cautious start to wait for
@@ -203,7 +203,7 @@ async def test_datetimes_are_iso_8601_utc(ses: LocalSES) -> None:
     """Timestamps in answers come out as ISO 8601 strings in UTC."""
     ses.seed_import_jobs(REGION, 3)
     async with asyncses.Client(regions=[REGION], endpoint_url=ses.url) as client:
-        jobs = [r async for r in client.import_jobs()]
+        jobs = no_problems([r async for r in client.import_jobs()])
     stamps = [str(job["CreatedTimestamp"]) for job in jobs]
     assert len(stamps) == 3
     assert all(s.endswith("Z") and "T" in s for s in stamps)
@@ -333,7 +333,7 @@ async def test_library_profiles_of_one_account_are_audited_once(
     async with asyncses.Client(
         profiles=["a", "b"], regions=[REGION], endpoint_url=ses.url
     ) as client:
-        records = [r async for r in client.email_identities(list_only=True)]
+        records = no_problems([r async for r in client.email_identities(list_only=True)])
         assert client.duplicates == [("a", "b")]
         assert client.accounts == [DEFAULT_ACCOUNT]
     assert sorted(r["IdentityName"] for r in records) == sorted(names)

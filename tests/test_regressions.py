@@ -97,15 +97,20 @@ async def audit_through(url: str) -> dict[str, dict[str, Any]]:
     return {str(r["IdentityName"]): r for r in records}
 
 
-async def test_a_non_json_answer_does_not_abort_the_audit(ses: LocalSES) -> None:
-    """A 200 with an HTML body (a proxy's page) is read as botocore reads it; the audit goes on."""
+async def test_an_html_200_is_an_error_record_and_the_audit_goes_on(ses: LocalSES) -> None:
+    """A 200 with an HTML body (a proxy's page) is no answer of SES: that lookup becomes an
+    error record saying so (not a record with no fields and no error); the audit goes on."""
     names = ses.seed_identities(REGION, 6)
     odd = names[3]
     with HtmlFront(ses, odd, 200, times=1) as front:
         by_name = await audit_through(front.url)
     assert sorted(by_name) == sorted(names)
     assert front.lookups == 1
-    assert "DkimAttributes" not in by_name[odd]  # nothing from the lookup, no crash
+    error = by_name[odd]["error"]
+    assert (error["code"], error["operation"]) == ("200", "GetEmailIdentity")
+    assert "text/html" in error["message"] and "not an answer of the service" in error["message"]
+    assert "DkimAttributes" not in by_name[odd]
+    assert all(by_name[n]["error"] is None for n in names if n != odd)
     assert all("DkimAttributes" in by_name[n] for n in names if n != odd)
 
 

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import anyio
 
-from ..changes.apply import FINAL
+from ..changes.apply import FINAL, OUTCOME
 from ..changes.plan import parse_where, plan, plan_header, read_plan, report_records
 from ..client import Client
 from ..engine.errors import ReportWriteError, UsageError
@@ -21,6 +21,10 @@ from ..engine.sink import NdjsonWriter, encode
 from ..reports.files import RUN_END, ReportReader, RunHeader
 from . import exits
 from .parser import settings_from
+
+#: How the summary counts an account or region that could not be reached (its changes wait
+#: for a ``--resume``).
+NOT_REACHED = "not reached (account or region)"
 
 __all__ = ["apply_command", "plan_command"]
 
@@ -124,13 +128,18 @@ async def apply_command(args: argparse.Namespace) -> int:
                         async for outcome in outcomes:
                             await writer.write(outcome)
                             await writer.flush()  # as they happen: a resume trusts them
-                            counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+                            # An account or region that could not be reached: its changes
+                            # wait for a --resume.
+                            status = (
+                                outcome["status"] if outcome["type"] == OUTCOME else NOT_REACHED
+                            )
+                            counts[status] = counts.get(status, 0) + 1
                     tg.cancel_scope.cancel()
             if interrupted is None:
                 end = {
                     "type": RUN_END,
                     "records": sum(counts.values()),
-                    "errors": counts.get("failed", 0),
+                    "errors": counts.get("failed", 0) + counts.get(NOT_REACHED, 0),
                 }
                 writer.write_line(encode(end), count=False)
         finally:
@@ -143,7 +152,8 @@ async def apply_command(args: argparse.Namespace) -> int:
     )
     if interrupted is not None:
         return exits.SIGNALS[interrupted]
-    return exits.ERRORS if counts.get("failed") or counts.get("drifted") else exits.OK
+    settled = {"applied", "already", "would-apply"}
+    return exits.ERRORS if set(counts) - settled else exits.OK
 
 
 def _open_outcomes(path: str, append: bool) -> NdjsonWriter:

@@ -81,7 +81,8 @@ async def run_demo(args: argparse.Namespace) -> int:
                 counts: dict[str, int] = {}
                 async with client.apply(changes, dry_run=True) as outcomes:
                     async for outcome in outcomes:
-                        counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+                        status = outcome["status"] if outcome["type"] == "outcome" else "error"
+                        counts[status] = counts.get(status, 0) + 1
                 out.write(
                     f"Plan enable-dkim-signing --where DKIM_SIGNING_DISABLED: {len(changes)} "
                     f"changes; dry run: "

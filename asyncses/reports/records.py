@@ -13,7 +13,7 @@ that a newer SES adds and this model lacks still reaches the record: nothing is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, Final, Literal, NotRequired, TypeAlias, TypedDict, TypeVar, cast
 
 from ..engine.errors import AsyncsesError, OperationError
 
@@ -29,6 +29,7 @@ __all__ = [
     "ImportJobRecord",
     "ItemKey",
     "ListingErrorRecord",
+    "ProblemRecord",
     "UnitErrorRecord",
     "answer",
     "error_info",
@@ -385,6 +386,10 @@ class ListingErrorRecord(_Head):
     type: Literal["listing"]
     operation: str
 
+
+#: A record about a unit rather than an item: an account and region that could not be
+#: audited, or a listing that stopped part-way. Every record stream may yield these.
+ProblemRecord: TypeAlias = UnitErrorRecord | ListingErrorRecord
 
 #: The member naming the item, per record type.
 NAME_FIELDS: Mapping[str, str] = {

@@ -113,6 +113,22 @@ def translate_errors(operation: str, key: str | None = None) -> Iterator[None]:
         raise UsageError(f"{operation}: {scrub(str(exc))}") from None
 
 
+def check_answer(answer: Mapping[str, Any], operation: str, key: str | None = None) -> None:
+    """Raise :class:`NotServiceError` for a success that is a web page (a captive portal's,
+    a proxy's), which botocore reads as an answer with no fields at all."""
+    meta = answer.get("ResponseMetadata") or {}
+    content_type = str((meta.get("HTTPHeaders") or {}).get("content-type", ""))
+    if "html" in content_type.lower():
+        status = meta.get("HTTPStatusCode")
+        raise NotServiceError(
+            f"HTTP {status} ({content_type}): not an answer of the service",
+            operation=operation,
+            code=str(status),
+            key=key,
+            status=status,
+        )
+
+
 def _from_client_error(
     exc: botocore.exceptions.ClientError, operation: str, key: str | None
 ) -> OperationError:

@@ -33,7 +33,7 @@ from ..engine.paginate import paginate
 from ..engine.retry import CallStats, RetryPolicy, call_with_retry
 from . import operations as ops
 from .convert import jsonable
-from .errors import translate_errors
+from .errors import check_answer, translate_errors
 from .session import FIRST_CALL_TIMEOUT, caller_account
 
 __all__ = ["Unit", "UnitSpec", "UnreachableError"]
@@ -165,7 +165,9 @@ class Unit:
 
         async def attempt() -> Any:
             with translate_errors(operation, key):
-                return await method(**arguments)
+                answer = await method(**arguments)
+            check_answer(answer, operation, key)
+            return answer
 
         if write:
             policy = RetryPolicy(
