@@ -436,13 +436,19 @@ class Client:
         ]
 
     def _stream(
-        self, report: Report[R], resume: Resume | None, *, units: list[UnitSpec] | None = None
+        self,
+        report: Report[R],
+        resume: Resume | None,
+        *,
+        units: list[UnitSpec] | None = None,
+        preamble: bool = True,
     ) -> RecordStream[R]:
+        """``report`` over ``units`` (default: every unit of this run), after the records of
+        the accounts that could not be opened (unless ``preamble`` is false)."""
         self._check_open()
         units = units if units is not None else self._units()
         settings = self.settings
-
-        preamble = list(self._preamble)
+        first = list(self._preamble) if preamble else []
 
         async def run(output: MemoryObjectSendStream[R]) -> None:
             await run_report(
@@ -452,7 +458,7 @@ class Client:
                 concurrency=settings.concurrency,
                 units_at_once=settings.units_at_once,
                 resume=resume,
-                preamble=preamble,
+                preamble=first,
             )
 
         return RecordStream(self, run)
@@ -549,6 +555,12 @@ class Client:
                     )
                 account = accounts[0]
             elif account not in accounts:
+                refused = [p for p in self._preamble if p.get("account") == account]
+                if refused and (error := refused[0]["error"]) is not None:
+                    raise UsageError(
+                        f"change {change['id']} is for account {account}, which could not be "
+                        f"reached: {error['operation']}: {error['message']}"
+                    )
                 if accounts == [None]:
                     raise UsageError(
                         "the plan names accounts: apply it with settings that look the "
@@ -565,7 +577,8 @@ class Client:
         wanted = set(grouped)
         report = ApplyReport(grouped, dry_run=dry_run, done=done)
         units = [unit for unit in self._units() if (unit.account, unit.region) in wanted]
-        return self._stream(report, None, units=units)
+        # Accounts that could not be opened and have no change here are not this apply's.
+        return self._stream(report, None, units=units, preamble=False)
 
     async def create_dedicated_ip_pool(
         self,

@@ -683,3 +683,52 @@ async def test_library_client_with_org_role(ses: LocalSES, monkeypatch: pytest.M
     }
     assert len(records) == len(everyone) * 2
     assert all(record["error"] is None for record in records)
+
+
+def test_apply_across_an_organization_with_a_denied_role(
+    ses: LocalSES, audit: Audit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan for the reachable accounts applies with --org-role while another member's role
+    is denied (that account has no change here: no record of it in the outcomes); a change
+    for the denied account is refused before any call, saying why."""
+    org = organization(ses, 2, without_role=1)
+    (denied,) = org.accounts_without_role
+    members = [DEFAULT_ACCOUNT, *org.member_accounts]
+    seed_everywhere(ses, members, [REGION])
+    report = tmp_path / "ids.ndjson"
+    run = audit("identities", "--org-role", ROLE, "--region", REGION)
+    assert run.code == 1, run.err  # the denied account's record
+    report.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in run.lines))
+
+    plan = tmp_path / "tag.plan"
+    assert main(["plan", "tag", "team=mail", "--from", str(report), "-o", str(plan)]) == 0
+    outcomes = tmp_path / "out.ndjson"
+    code = main(
+        ["apply", str(plan), "--org-role", ROLE, "--endpoint-url", ses.url, "-o", str(outcomes)]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    records = [r for r in read_lines(outcomes) if r["type"] not in ("run", "run_end")]
+    assert {r["type"] for r in records} == {"outcome"}
+    assert sorted((r["account"], r["status"]) for r in records) == sorted(
+        (account, "applied") for account in members
+    )
+
+    elsewhere = tmp_path / "denied.ndjson"
+    record = {
+        "type": "email_identity",
+        "region": REGION,
+        "account": denied,
+        "IdentityName": "x.example.com",
+        "IdentityType": "DOMAIN",
+        "error": None,
+    }
+    elsewhere.write_bytes(orjson.dumps(record) + b"\n")
+    bad = tmp_path / "denied.plan"
+    assert main(["plan", "tag", "team=mail", "--from", str(elsewhere), "-o", str(bad)]) == 0
+    requests = sum(ses.operation_calls.values())
+    code = main(["apply", str(bad), "--org-role", ROLE, "--endpoint-url", ses.url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"account {denied}, which could not be reached: AssumeRole" in err
+    assert sum(ses.operation_calls.values()) == requests  # no SES call
