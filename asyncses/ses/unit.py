@@ -110,21 +110,21 @@ class Unit:
     async def __aenter__(self) -> Unit:
         stack = AsyncExitStack()
         try:
-            self._client = await self._new_client(stack, self.config)
+            self._client = await self._new_client(stack)
         except BaseException:
             await stack.aclose()
             raise
         self._stack = stack
         return self
 
-    async def _new_client(self, stack: AsyncExitStack, config: AioConfig) -> Any:
+    async def _new_client(self, stack: AsyncExitStack) -> Any:
         try:
             return await stack.enter_async_context(
                 self.session.client(
                     ops.SERVICE,
                     region_name=self.region,
                     endpoint_url=self.endpoint_url,
-                    config=config,
+                    config=self.config,
                 )
             )
         except ValueError as exc:  # an endpoint URL from the environment, say
