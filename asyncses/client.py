@@ -428,12 +428,22 @@ class Client:
 
     def _units(self) -> list[UnitSpec]:
         settings = self.settings
-        return [
-            self._unit(session, account, region)
+        pairs = [
+            (session, account, region)
             for session, account in self._accounts
             for region in self._regions
-            if _in_shard(settings, account, region)
+            if _in_shard(settings, account, region, job=False)
         ]
+        if settings.job is not None:
+            # A --jobs process takes every n-th unit of the sorted list: the processes get
+            # equal shares (a hash, as machines' shards use, can give one twice the other's).
+            j, n = settings.job
+            ordered = sorted(pairs, key=lambda pair: (pair[1] or "", pair[2]))
+            mine = {
+                (account, region) for i, (_, account, region) in enumerate(ordered) if i % n == j
+            }
+            pairs = [pair for pair in pairs if (pair[1], pair[2]) in mine]
+        return [self._unit(session, account, region) for session, account, region in pairs]
 
     def _stream(
         self,
@@ -608,12 +618,15 @@ def shard_of(account: str | None, region: str, shards: int) -> int:
     return int.from_bytes(digest[:8], "big") % shards
 
 
-def _in_shard(settings: Settings, account: str | None, region: str) -> bool:
+def _in_shard(settings: Settings, account: str | None, region: str, *, job: bool = True) -> bool:
+    """Whether this run takes ``account`` in ``region``: its machine shard (``--shard``) and,
+    with ``job``, its ``--jobs`` process by the same kind of hash (for what is not a unit:
+    an account whose role could not be assumed)."""
     if settings.shard is not None:
         k, n = settings.shard
         if shard_of(account, region, n) != k:
             return False
-    if settings.job is not None:
+    if job and settings.job is not None:
         j, n = settings.job
         if shard_of(account, f"job:{region}", n) != j:
             return False

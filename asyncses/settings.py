@@ -61,7 +61,7 @@ class Settings:
     include_account: bool = False
     concurrency: int = 32
     max_in_flight: int = 256
-    units_at_once: int = 32
+    units_at_once: int = 128
     rate: float | None = None
     max_attempts: int = 8
     page_size: int = ops.MAX_PAGE_SIZE

@@ -429,10 +429,27 @@ def test_shard_of_is_stable() -> None:
     assert shard_of(DEFAULT_ACCOUNT, "us-east-1", 3) == 1
     assert shard_of(None, "eu-west-1", 3) == 0
     assert shard_of("111122223333", "ap-south-1", 8) == 3
-    # The premises of the shard and job tests below.
+    # The premises of the shard tests below.
     for n in (2, 3):
         assert {shard_of(DEFAULT_ACCOUNT, r, n) for r in SHARD_REGIONS} == set(range(n))
-    assert {shard_of(DEFAULT_ACCOUNT, f"job:{r}", 2) for r in JOB_REGIONS} == {0, 1}
+
+
+async def test_jobs_deal_the_units_in_equal_shares(ses: LocalSES) -> None:
+    """The processes of --jobs N take every N-th unit of the sorted list: equal shares,
+    each unit in exactly one (a hash could give one process all of them)."""
+    regions = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1"]
+    for region in regions:
+        ses.set_identity(region, f"{region}.example.com")
+    shares: list[set[str]] = []
+    for job in range(3):
+        async with asyncses.Client(
+            regions=regions, endpoint_url=ses.url, rate=1000, job=(job, 3)
+        ) as client:
+            records = no_problems([r async for r in client.email_identities()])
+        shares.append({r["region"] for r in records})
+    assert [len(share) for share in shares] == [2, 2, 2]
+    assert set().union(*shares) == set(regions)
+    assert sum(len(share) for share in shares) == len(regions)
 
 
 @pytest.mark.parametrize("shards", [2, 3])

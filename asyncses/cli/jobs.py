@@ -1,7 +1,7 @@
 """``--jobs N``: an audit in N local processes, each taking whole units (accounts x regions).
 
 When the units together ask for more CPU than one event loop has (hundreds of accounts at
-their quotas), the parent starts N children (``python -m asyncses.cli.jobs``, the audit as
+their quotas), the parent starts N children (:data:`CHILD`, the audit as
 JSON on their stdin), each auditing the units of its part (a stable hash, like ``--shard``,
 never part of one unit's items: a quota is never split). Children write NDJSON to their
 stdout; the parent reads it and writes the one report, so resuming, the exit code and the
@@ -66,6 +66,11 @@ async def _credentials_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+#: A child's program. Not ``python -m asyncses.cli.jobs``: the package imports this module
+#: first, and runpy warns of that on every child's stderr.
+CHILD = "from asyncses.cli.jobs import child_main; raise SystemExit(child_main())"
+
+
 @asynccontextmanager
 async def children(
     settings: Settings,
@@ -89,7 +94,7 @@ async def children(
         child = settings.replace(profiles=(), job=(index, jobs))
         spec = {"settings": child.to_json(), "record_type": record_type, "options": dict(options)}
         process = await anyio.open_process(
-            [sys.executable, "-m", "asyncses.cli.jobs"],
+            [sys.executable, "-c", CHILD],
             stdin=-1,
             stdout=-1,
             stderr=None,
@@ -158,7 +163,7 @@ def child_main() -> int:
     """A ``--jobs`` child: read the audit from stdin, write its records to stdout."""
     _die_with_parent()
     parent = os.getppid()
-    from . import exits
+    from . import exits, run_async
     from .audit import Audit, run_audit
     from .logs import configure_logging
 
@@ -177,7 +182,7 @@ def child_main() -> int:
             quiet=True,
             child=True,
         )
-        return anyio.run(run_audit, audit, backend="asyncio")
+        return run_async(lambda: run_audit(audit))
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:
         return exits.answer(exc)
 

@@ -155,7 +155,7 @@ class Pacer:
         agree: float = 0.2,
         forget: float = 0.5,
         near: float = 2.0,
-        shortcut_requests: float = 150.0,
+        shortcut_requests: float = 300.0,
         hold_requests: float = 70.0,
         min_hold: float = 8.0,
         max_hold: float = 40.0,
