@@ -15,6 +15,11 @@ error record with ``"IdentityName": null``. The exit code is 0 with no error rec
   limiter a careful user would pick.
 * ``threads``: one boto3 client shared by a ``ThreadPoolExecutor(concurrency)``.
 * ``sequential``: a plain boto3 loop.
+* ``apply-adaptive`` (``--plan PLAN``): the changes of an asyncses plan, each as the usual
+  script makes it: ``GetEmailIdentity``, then, if the identity is still as the plan saw it,
+  the change's call; aioboto3, a semaphore and gather, adaptive retry mode. It writes one
+  ``{"type":"outcome","change":ID,"status":S,"error":...}`` line per change (``applied``,
+  ``already``, ``drifted`` or ``failed``), like ``asyncses apply``; exit 0 when none failed.
 
 Every client gets ``max_pool_connections=concurrency``, static dummy credentials (key id
 ``bench``) and imports boto3/aioboto3 lazily, so a process pays only for the library it uses.
@@ -30,6 +35,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
     from aiobotocore.config import AioConfig
     from types_aiobotocore_sesv2.client import SESV2Client
 
-__all__ = ["BASELINES", "Report", "main"]
+__all__ = ["APPLY_BASELINES", "BASELINES", "Report", "main"]
 
 ACCESS_KEY: Final = "bench"
 SECRET_KEY: Final = "bench"
@@ -229,21 +235,148 @@ BASELINES: Final[dict[str, Callable[[str, str, int, Report], None]]] = {
 }
 
 
+# -- apply: a plan's changes, each re-read then written ---------------------------------------
+
+
+def _field(item: Info, path: str) -> Any:
+    """A field of an answer by dotted path (``None`` when absent)."""
+    value: Any = item
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _holds(condition: Info, item: Info) -> bool:
+    """Whether ``item`` meets a plan's condition (``equal`` and ``absent`` paths)."""
+    equal = condition.get("equal") or {}
+    absent = condition.get("absent") or []
+    return all(_field(item, path) == value for path, value in equal.items()) and all(
+        _field(item, path) is None for path in absent
+    )
+
+
+def _method_name(operation: str) -> str:
+    """``PutEmailIdentityFeedbackAttributes`` -> ``put_email_identity_feedback_attributes``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+class Outcomes:
+    """Writes the outcome lines of an apply, and its run end."""
+
+    def __init__(self, handle: IO[str], client: str, endpoint: str) -> None:
+        self._handle = handle
+        self.records = 0
+        self.failed = 0
+        head = {"type": "run", "client": client, "record_type": "outcome", "endpoint": endpoint}
+        handle.write(json.dumps(head) + "\n")
+
+    def outcome(self, change: Info, status: str, error: dict[str, Any] | None = None) -> None:
+        """One change's outcome."""
+        line = {"type": "outcome", "change": change.get("id"), "status": status, "error": error}
+        self._handle.write(json.dumps(line) + "\n")
+        self.records += 1
+        self.failed += status == "failed"
+
+    def end(self) -> None:
+        """The last line."""
+        end = {"type": "run_end", "records": self.records, "errors": self.failed}
+        self._handle.write(json.dumps(end) + "\n")
+
+
+def read_changes(path: str) -> list[Info]:
+    """The ``change`` lines of an asyncses plan file."""
+    with open(path, encoding="utf-8") as handle:
+        lines = (json.loads(line) for line in handle if line.strip())
+        return [line for line in lines if line.get("type") == "change"]
+
+
+async def _apply_async(
+    config: AioConfig,
+    concurrency: int,
+    endpoint_url: str,
+    region: str,
+    changes: list[Info],
+    outcomes: Outcomes,
+) -> None:
+    import aioboto3
+
+    session = aioboto3.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
+    )
+    async with session.client("sesv2", endpoint_url=endpoint_url, config=config) as client:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def change_one(change: Info) -> None:
+            async with semaphore:
+                name = change["target"]["name"]
+                try:
+                    current = dict(await client.get_email_identity(EmailIdentity=name))
+                except Exception as exc:  # recorded, as asyncses records a failed re-read
+                    outcomes.outcome(change, "failed", error_of(exc, "GetEmailIdentity"))
+                    return
+                if _holds(change["want"], current):
+                    outcomes.outcome(change, "already")
+                    return
+                if not _holds(change["expect"], current):
+                    outcomes.outcome(change, "drifted")
+                    return
+                call = change["call"]
+                method = getattr(client, _method_name(call["operation"]))
+                try:
+                    await method(**call["params"])
+                except Exception as exc:  # recorded, as asyncses records a failed write
+                    outcomes.outcome(change, "failed", error_of(exc, call["operation"]))
+                else:
+                    outcomes.outcome(change, "applied")
+
+        await asyncio.gather(*(change_one(change) for change in changes))
+
+
+def apply_adaptive(
+    endpoint_url: str, region: str, concurrency: int, changes: list[Info], outcomes: Outcomes
+) -> None:
+    """A plan's changes: re-read, then the call; aioboto3, adaptive retry mode."""
+    from aiobotocore.config import AioConfig
+
+    config = AioConfig(
+        max_pool_connections=concurrency, retries={"mode": "adaptive", "max_attempts": 10}
+    )
+    asyncio.run(_apply_async(config, concurrency, endpoint_url, region, changes, outcomes))
+
+
+APPLY_BASELINES: Final[dict[str, Callable[[str, str, int, list[Info], Outcomes], None]]] = {
+    "apply-adaptive": apply_adaptive,
+}
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.baselines", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("name", choices=list(BASELINES))
+    parser.add_argument("name", choices=[*BASELINES, *APPLY_BASELINES])
     parser.add_argument("--endpoint-url", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("-o", "--output", required=True, help="NDJSON report")
-    return parser.parse_args(argv)
+    parser.add_argument("--plan", help="an asyncses plan (apply-adaptive)")
+    args = parser.parse_args(argv)
+    if (args.name in APPLY_BASELINES) != (args.plan is not None):
+        parser.error("--plan goes with apply-adaptive, and only with it")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one baseline; return 0 if every lookup succeeded, else 1."""
+    """Run one baseline; return 0 if every lookup (or change) succeeded, else 1."""
     args = _parse_args(argv)
+    if args.name in APPLY_BASELINES:
+        changes = read_changes(args.plan)
+        with open(args.output, "w", encoding="utf-8") as handle:
+            outcomes = Outcomes(handle, args.name, args.endpoint_url)
+            APPLY_BASELINES[args.name](
+                args.endpoint_url, args.region, args.concurrency, changes, outcomes
+            )
+            outcomes.end()
+        return 0 if outcomes.failed == 0 else 1
     with open(args.output, "w", encoding="utf-8") as handle:
         report = Report(handle, args.name, args.region, args.endpoint_url)
         BASELINES[args.name](args.endpoint_url, args.region, args.concurrency, report)

@@ -1,10 +1,27 @@
 """A lean local Amazon SES v2 endpoint for benchmarks, with per-account quotas.
 
-It answers ``ListEmailIdentities`` (``GET /v2/email/identities``) and ``GetEmailIdentity``
-(``GET /v2/email/identities/{EmailIdentity}``) with rest-json bodies shaped as botocore's
-``sesv2`` model expects, over HTTP/1.1 keep-alive, using nothing but the standard library
-(and uvloop when it is installed). Every body is precomputed, so a request costs the server a
-few tens of microseconds of CPU: it shares the machine with the client being measured.
+It answers, with bodies shaped as botocore's models expect, over HTTP/1.1 keep-alive, using
+nothing but the standard library (and uvloop when it is installed):
+
+* SES v2 (rest-json): ``ListEmailIdentities`` (``GET /v2/email/identities``),
+  ``GetEmailIdentity`` (``GET /v2/email/identities/{EmailIdentity}``),
+  ``PutEmailIdentityFeedbackAttributes`` (``PUT .../{EmailIdentity}/feedback``, a write: it
+  changes what ``GetEmailIdentity`` then shows, per account and region) and
+  ``ListSuppressedDestinations`` (``GET /v2/email/suppression/addresses``, with its
+  ``Reason``, ``StartDate`` and ``EndDate`` filters; each page generated from the index, so a
+  list of millions costs no memory);
+* STS (query protocol, ``POST /`` with a form body): ``GetCallerIdentity`` and
+  ``AssumeRole``, whose access key id is ``ASIA`` + the account id, so the requests of an
+  assumed role land in that account's buckets;
+* Organizations (JSON 1.1, ``X-Amz-Target: AWSOrganizationsV20161128.ListAccounts``):
+  ``ListAccounts``, ``--accounts`` ACTIVE accounts (the management account first), 10 a
+  page. The management account is :data:`MANAGEMENT_ACCOUNT`; every key that is not an
+  assumed role's is its.
+
+Identity answers are precomputed, so a request costs the server a few tens of microseconds
+of CPU: it shares the machine with the client being measured. STS and Organizations calls
+get the same latency, but no quota and no place in the SES counters (``"control"`` counts
+them).
 
 * ``latency`` is applied to every SES answer with ``loop.call_later`` (a timer, no CPU spent
   while waiting), so each connection behaves like a round trip to a remote region.
@@ -13,19 +30,25 @@ few tens of microseconds of CPU: it shares the machine with the client being mea
   AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/ses/aws4_request, ...``), so clients
   signing with different keys or for different regions draw on different quotas, as on SES.
   Every account and region serves the same identities. Above its quota a request is answered
-  HTTP 429 ``TooManyRequestsException``, with no ``Retry-After`` (SES sends none).
+  HTTP 429 ``TooManyRequestsException``, with no ``Retry-After`` (SES sends none). Writes
+  draw on a second bucket per account and region (SES's write quotas are their own), refilled
+  at ``--write-rate`` (default: the read schedule).
 * The refill rate follows a **schedule** (``--schedule 0:5,40:50``: 5 requests/s from second 0,
   50 from second 40), seconds counted from the first SES request after a reset, the same
   clock for every bucket; ``--rate R`` is ``--schedule 0:R``. A bucket holds ``--burst``
   tokens and starts full. With neither, nothing is throttled.
 * ``GET /_stats`` returns JSON counters, with a per-second timeline of ``[200s, 429s]`` over
-  every SES request (list pages included), overall and per bucket; ``GET /_reset`` returns
-  them too, then zeroes them, forgets every bucket and restarts the schedule's clock.
+  every SES request (list pages and writes included), overall and per bucket (writes also on
+  their own: ``write_timeline``, ``write_buckets``); ``GET /_reset`` returns them too, then
+  zeroes them, forgets every bucket and every write, and restarts the schedule's clock.
 * Unknown identities get 404 ``NotFoundException``. Signatures are not verified.
 
 Run it in its own process, so its CPU does not count as the client's::
 
     python -m benchmarks.lean_endpoint --port 0 --identities 4000 --latency 0.02 --rate 20
+    python -m benchmarks.lean_endpoint --identities 700 --accounts 20 --rate 20
+    python -m benchmarks.lean_endpoint --identities 3000 --rate 50 --write-rate 20
+    python -m benchmarks.lean_endpoint --identities 0 --suppressed 1000000
 
 The first line printed on stdout is the endpoint URL. From Python, use
 :class:`EndpointProcess`.
@@ -36,10 +59,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,19 +78,42 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, unquote
 
 __all__ = [
+    "MANAGEMENT_ACCOUNT",
     "EndpointConfig",
     "EndpointProcess",
     "LeanSesV2",
     "Schedule",
+    "account_id",
+    "account_of_key",
+    "assumed_key",
     "endpoint_command",
     "format_schedule",
     "identity_name",
     "parse_schedule",
     "serve",
+    "suppressed_address",
+    "suppressed_index",
 ]
 
 LIST_PATH: Final = "/v2/email/identities"
 _GET_PREFIX: Final = LIST_PATH + "/"
+SUPPRESSION_PATH: Final = "/v2/email/suppression/addresses"
+_FEEDBACK: Final = "feedback"
+#: The organization's management account: every access key that is not an assumed role's.
+MANAGEMENT_ACCOUNT: Final = "100000000000"
+_ASSUMED_PREFIX: Final = "ASIA"
+_ORG_ID: Final = "o-bench000000"
+_ORG_TARGET: Final = "AWSOrganizationsV20161128."
+_ORG_PAGE_SIZE: Final = 10
+_ORG_MAX_PAGE_SIZE: Final = 20
+_ORG_TOKEN_PREFIX: Final = "accounts-"
+_STS_XMLNS: Final = "https://sts.amazonaws.com/doc/2011-06-15/"
+_SUPPRESSION_TOKEN_PREFIX: Final = "suppressed-"
+_SUPPRESSION_STEP_S: Final = 60  # LastUpdateTime of address i: _EPOCH + 60 * i
+_FEEDBACK_ON: Final = b'"FeedbackForwardingStatus":true'
+_FEEDBACK_OFF: Final = b'"FeedbackForwardingStatus":false'
+_ROLE_ARN: Final = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):role/([\w+=,.@/-]+)")
+_AMZ_TARGET: Final = b"\r\nx-amz-target:"
 _MAX_HEAD: Final = 64 * 1024
 _DEFAULT_PAGE_SIZE: Final = 100
 _MAX_PAGE_SIZE: Final = 1000
@@ -80,9 +128,13 @@ UNSIGNED: Final = ("-", "-")
 _REASONS: Final = {
     200: b"OK",
     400: b"Bad Request",
+    403: b"Forbidden",
     404: b"Not Found",
     429: b"Too Many Requests",
 }
+_JSON: Final = b"application/json"
+_JSON_11: Final = b"application/x-amz-json-1.1"
+_XML: Final = b"text/xml"
 
 #: A quota schedule: ``(from_second, requests_per_second)`` steps, the first from second 0.
 Schedule = tuple[tuple[float, float], ...]
@@ -127,8 +179,14 @@ class EndpointConfig:
         rate: Token-bucket refill in requests per second (shorthand for ``((0, rate),)``).
         schedule: Refill rates over time, ``((from_second, rate), ...)``; overrides ``rate``.
         burst: Token-bucket capacity (a bucket starts full).
+        write_rate: Refill of the write buckets (one per account and region) in requests per
+            second; ``None``: the read schedule's.
+        accounts: Accounts of the organization ``ListAccounts`` shows, the management
+            account (:data:`MANAGEMENT_ACCOUNT`) first.
+        suppressed: Addresses on the suppression list of every account and region.
 
-    With neither ``rate`` nor ``schedule``, nothing is throttled.
+    With neither ``rate`` nor ``schedule``, nothing is throttled (writes neither, unless
+    ``write_rate`` is given).
     """
 
     identities: int = 4000
@@ -136,6 +194,9 @@ class EndpointConfig:
     rate: float | None = None
     schedule: Schedule = ()
     burst: int = 5
+    write_rate: float | None = None
+    accounts: int = 1
+    suppressed: int = 0
 
     def __post_init__(self) -> None:
         if self.schedule:
@@ -144,6 +205,21 @@ class EndpointConfig:
             object.__setattr__(self, "schedule", _checked(((0.0, float(self.rate)),)))
         if self.burst < 1:
             raise ValueError("burst must be at least 1")
+        if self.write_rate is not None:
+            _checked(((0.0, float(self.write_rate)),))
+        if not 1 <= self.accounts <= 10_000:
+            raise ValueError("accounts must be 1 to 10,000")
+        if not 0 <= self.suppressed <= 9_999_999:
+            raise ValueError("suppressed must be 0 to 9,999,999")
+        if self.identities < 0:
+            raise ValueError("identities must not be negative")
+
+    @property
+    def write_schedule(self) -> Schedule:
+        """The refill schedule of the write buckets."""
+        if self.write_rate is not None:
+            return ((0.0, float(self.write_rate)),)
+        return self.schedule
 
     def quota_at(self, second: float) -> float | None:
         """The refill rate in force ``second`` seconds after the first request."""
@@ -166,11 +242,12 @@ def _refill(schedule: Schedule, start: float, end: float) -> float:
 
 
 class _Bucket:
-    """One account and region: its tokens and counters."""
+    """One account and region (reads, or writes): its tokens and counters."""
 
-    __slots__ = ("ok", "refilled", "requests", "throttled", "timeline", "tokens")
+    __slots__ = ("key", "ok", "refilled", "requests", "throttled", "timeline", "tokens")
 
-    def __init__(self, tokens: float, now: float) -> None:
+    def __init__(self, key: tuple[str, str], tokens: float, now: float) -> None:
+        self.key = key  # (access key id, region)
         self.tokens = tokens
         self.refilled = now  # seconds since the first request
         self.requests = 0
@@ -197,6 +274,41 @@ class _Bucket:
             "throttled": self.throttled,
             "timeline": self.timeline,
         }
+
+
+def account_id(index: int) -> str:
+    """The id of account ``index`` of the organization (0: the management account)."""
+    return f"{int(MANAGEMENT_ACCOUNT) + index:012d}"
+
+
+def assumed_key(account: str) -> str:
+    """The access key id ``AssumeRole`` hands out for a role in ``account``."""
+    return _ASSUMED_PREFIX + account
+
+
+def account_of_key(key: str) -> str:
+    """The account an access key id belongs to: an assumed role's, else the management's."""
+    account = key[len(_ASSUMED_PREFIX) :]
+    if key.startswith(_ASSUMED_PREFIX) and len(account) == 12 and account.isdigit():
+        return account
+    return MANAGEMENT_ACCOUNT
+
+
+def suppressed_address(index: int) -> str:
+    """The address of entry ``index`` of every suppression list."""
+    return f"s{index:07d}@example.net"
+
+
+def suppressed_index(address: str) -> int | None:
+    """The index of a :func:`suppressed_address` (``None`` for any other address)."""
+    local, _, domain = address.partition("@")
+    if domain != "example.net" or len(local) != 8 or not local[1:].isdigit():
+        return None
+    return int(local[1:])
+
+
+def _suppressed_reason(index: int) -> bytes:
+    return b"COMPLAINT" if index % 4 == 0 else b"BOUNCE"
 
 
 def identity_name(index: int) -> str:
@@ -264,11 +376,12 @@ def _identity_document(index: int) -> tuple[dict[str, Any], dict[str, Any]]:
     return info, body
 
 
-def _head(status: int, body: bytes, extra: bytes = b"") -> bytes:
+def _head(status: int, body: bytes, extra: bytes = b"", content_type: bytes = _JSON) -> bytes:
     """Return the status line and headers of an answer, up to (not including) the request id."""
-    return b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s" % (
+    return b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s" % (
         status,
         _REASONS[status],
+        content_type,
         len(body),
         extra,
     )
@@ -280,9 +393,57 @@ def _error(status: int, error_type: str, message: str) -> tuple[bytes, bytes]:
     return _head(status, body, b"x-amzn-ErrorType: %s\r\n" % error_type.encode()), body
 
 
+def _json11_error(error_type: str, message: str) -> tuple[bytes, bytes]:
+    """Return the head and body of a JSON 1.1 (Organizations) error answer."""
+    body = json.dumps({"__type": error_type, "Message": message}).encode()
+    return _head(400, body, content_type=_JSON_11), body
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _sts_answer(action: str, result: str) -> tuple[bytes, bytes]:
+    """Return the head and body of an STS (query protocol) answer."""
+    body = (
+        f'<{action}Response xmlns="{_STS_XMLNS}"><{action}Result>{result}</{action}Result>'
+        f"<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></{action}Response>"
+    ).encode()
+    return _head(200, body, content_type=_XML), body
+
+
+def _sts_error(status: int, code: str, message: str) -> tuple[bytes, bytes]:
+    """Return the head and body of an STS (query protocol) error answer."""
+    body = (
+        f'<ErrorResponse xmlns="{_STS_XMLNS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{_xml_escape(message)}</Message></Error><RequestId>bench</RequestId>"
+        "</ErrorResponse>"
+    ).encode()
+    return _head(status, body, content_type=_XML), body
+
+
+def _timestamp(text: str) -> float:
+    """A query-string timestamp as botocore sends it (ISO 8601, or epoch seconds)."""
+    try:
+        return float(text)
+    except ValueError:
+        stamp = dt.datetime.fromisoformat(text)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.UTC)
+        return stamp.timestamp()
+
+
+def _key_of(credential: bytes | None) -> tuple[str, str]:
+    """(access key id, region) of a SigV4 credential (``AKID/date/region/service/...``)."""
+    if not credential:
+        return UNSIGNED
+    parts = credential.decode("latin-1").split("/")
+    return parts[0], parts[2] if len(parts) > 2 else "-"
+
+
 class LeanSesV2:
-    """The endpoint's state: precomputed answers, one token bucket per account and region,
-    counters.
+    """The endpoint's state: precomputed answers, token buckets per account and region (one
+    for reads, one for writes), what writes changed, counters.
 
     It is transport-agnostic: :meth:`respond` maps a request to answer bytes.
     """
@@ -290,6 +451,7 @@ class LeanSesV2:
     def __init__(self, config: EndpointConfig) -> None:
         """Precompute every ``GetEmailIdentity`` answer and the identity list."""
         self.config = config
+        self._write_schedule = config.write_schedule
         self._infos: list[bytes] = []
         # Keyed by the raw (percent-encoded) URI label as botocore sends it, so the hot path
         # is one dict lookup; other encodings fall back to unquote().
@@ -301,17 +463,25 @@ class LeanSesV2:
             self._gets[quote(info["IdentityName"], safe=_BOTOCORE_SAFE)] = (_head(200, raw), raw)
         self._pages: dict[tuple[int, int], tuple[bytes, bytes]] = {}
         self._throttled = _error(429, "TooManyRequestsException", "Too many requests")
+        self._empty = (_head(200, b"{}"), b"{}")
+        # GetEmailIdentity answers with feedback forwarding off, built when first needed.
+        self._feedback_off: dict[str, tuple[bytes, bytes]] = {}
         self._request_id = 0
         self.reset()
 
     def reset(self) -> None:
-        """Zero the counters, forget every bucket, restart the schedule's clock."""
+        """Zero the counters, forget every bucket and every write, restart the schedule's
+        clock."""
         self.requests = 0
         self.ok = 0
         self.throttled = 0
         self.list_pages = 0
+        self.suppression_pages = 0
         self.gets = 0
         self.gets_ok = 0
+        self.writes = 0
+        self.writes_ok = 0
+        self.writes_throttled = 0
         self.not_found = 0
         self.bad_requests = 0
         self.connections = 0
@@ -321,8 +491,16 @@ class LeanSesV2:
         self.last_response: float | None = None
         # Per second since the first request: [answers 200, answers 429], every bucket.
         self.timeline: list[list[int]] = []
+        self.write_timeline: list[list[int]] = []
+        # STS and Organizations calls by operation, and the accounts roles were assumed in.
+        self.control: dict[str, int] = {}
+        self.assumed: set[str] = set()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._by_credential: dict[bytes | None, _Bucket] = {}
+        self._write_buckets: dict[tuple[str, str], _Bucket] = {}
+        self._write_by_credential: dict[bytes | None, _Bucket] = {}
+        # What writes changed: (account, region) -> identity label -> forwarding enabled.
+        self._feedback: dict[tuple[str, str], dict[str, bool]] = {}
         self._cpu_at_reset = time.process_time()
 
     def stats(self) -> dict[str, Any]:
@@ -334,40 +512,52 @@ class LeanSesV2:
             "identities": self.config.identities,
             "latency": self.config.latency,
             "schedule": [list(step) for step in self.config.schedule],
+            "write_schedule": [list(step) for step in self._write_schedule],
             "burst": self.config.burst,
+            "accounts": self.config.accounts,
+            "suppressed": self.config.suppressed,
             "requests": self.requests,
             "ok": self.ok,
             "throttled": self.throttled,
             "list_pages": self.list_pages,
+            "suppression_pages": self.suppression_pages,
             "gets": self.gets,
             "gets_ok": self.gets_ok,
+            "writes": self.writes,
+            "writes_ok": self.writes_ok,
+            "writes_throttled": self.writes_throttled,
             "not_found": self.not_found,
             "bad_requests": self.bad_requests,
             "connections": self.connections,
             "max_in_flight": self.max_in_flight,
             "span_s": span,
             "timeline": self.timeline,
+            "write_timeline": self.write_timeline,
             "buckets": {f"{key}/{region}": b.stats() for (key, region), b in self._buckets.items()},
+            "write_buckets": {
+                f"{key}/{region}": b.stats() for (key, region), b in self._write_buckets.items()
+            },
+            "control": dict(self.control),
+            "assumed_accounts": sorted(self.assumed),
+            "changed": sum(len(labels) for labels in self._feedback.values()),
             "server_cpu_s": time.process_time() - self._cpu_at_reset,
         }
 
-    def _bucket(self, credential: bytes | None, second: float) -> _Bucket:
-        """The bucket of a SigV4 credential (``AKID/date/region/service/aws4_request``)."""
-        bucket = self._by_credential.get(credential)
+    def _bucket(self, credential: bytes | None, second: float, *, write: bool = False) -> _Bucket:
+        """The read (or write) bucket of a SigV4 credential."""
+        by_credential = self._write_by_credential if write else self._by_credential
+        bucket = by_credential.get(credential)
         if bucket is None:
-            key = UNSIGNED
-            if credential:
-                parts = credential.decode("latin-1").split("/")
-                key = (parts[0], parts[2] if len(parts) > 2 else "-")
-            bucket = self._buckets.get(key)
+            key = _key_of(credential)
+            buckets = self._write_buckets if write else self._buckets
+            bucket = buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[key] = _Bucket(float(self.config.burst), second)
-            self._by_credential[credential] = bucket
+                bucket = buckets[key] = _Bucket(key, float(self.config.burst), second)
+            by_credential[credential] = bucket
         return bucket
 
-    def _admit(self, bucket: _Bucket, second: float) -> bool:
+    def _admit(self, bucket: _Bucket, second: float, schedule: Schedule) -> bool:
         """Take a token from ``bucket``; return False when the request must be throttled."""
-        schedule = self.config.schedule
         if not schedule:
             return True
         if len(schedule) == 1:
@@ -403,64 +593,190 @@ class LeanSesV2:
             cached = self._pages[(start, size)] = (_head(200, body), body)
         return cached
 
+    def _suppression_page(self, query: str) -> tuple[bytes, bytes]:
+        """Answer ``ListSuppressedDestinations`` (``PageSize``, ``NextToken``, ``Reason``,
+        ``StartDate``, ``EndDate``), generating the page from the index."""
+        total = self.config.suppressed
+        size, start, low, high = _DEFAULT_PAGE_SIZE, 0, 0, total
+        reasons: set[bytes] = set()
+        try:
+            for name, value in parse_qsl(query):
+                if name == "PageSize":
+                    size = int(value)
+                elif name == "NextToken":
+                    start = int(value.removeprefix(_SUPPRESSION_TOKEN_PREFIX))
+                elif name == "Reason":
+                    reasons.add(value.encode())
+                elif name == "StartDate":
+                    since = (_timestamp(value) - _EPOCH) / _SUPPRESSION_STEP_S
+                    low = max(low, math.ceil(since))
+                elif name == "EndDate":
+                    until = (_timestamp(value) - _EPOCH) / _SUPPRESSION_STEP_S
+                    high = min(high, math.floor(until) + 1)
+        except ValueError:
+            return _error(400, "BadRequestException", "Invalid parameter")
+        if (
+            not 0 <= size <= _MAX_PAGE_SIZE
+            or not 0 <= start <= total
+            or not reasons <= {b"BOUNCE", b"COMPLAINT"}
+        ):
+            return _error(400, "BadRequestException", "Invalid NextToken, PageSize or Reason")
+        size = size or _DEFAULT_PAGE_SIZE
+        index = max(start, low)
+        entry = b'{"EmailAddress":"s%07d@example.net","Reason":"%s","LastUpdateTime":%d}'
+        step = _SUPPRESSION_STEP_S
+        if not reasons:
+            end = max(index, min(high, index + size))
+            entries = [
+                entry % (i, _suppressed_reason(i), _EPOCH + step * i) for i in range(index, end)
+            ]
+            index = end
+        else:
+            entries = []
+            while index < high and len(entries) < size:
+                reason = _suppressed_reason(index)
+                if reason in reasons:
+                    entries.append(entry % (index, reason, _EPOCH + step * index))
+                index += 1
+        body = b'{"SuppressedDestinationSummaries":[' + b",".join(entries) + b"]"
+        if index < high:
+            body += b',"NextToken":"%s%d"' % (_SUPPRESSION_TOKEN_PREFIX.encode(), index)
+        body += b"}"
+        return _head(200, body), body
+
+    def _canonical(self, label: str) -> str | None:
+        """The key in ``_gets`` of a URI label, however it is percent-encoded."""
+        if label in self._gets:
+            return label
+        label = quote(unquote(label), safe=_BOTOCORE_SAFE)
+        return label if label in self._gets else None
+
+    def _identity(self, label: str, bucket: _Bucket) -> tuple[bytes, bytes] | None:
+        """The ``GetEmailIdentity`` answer of a label, as the bucket's account sees it."""
+        found = self._gets.get(label)
+        if found is None:
+            canonical = self._canonical(label)
+            if canonical is None:
+                return None
+            label, found = canonical, self._gets[canonical]
+        if self._feedback:
+            key, region = bucket.key
+            changed = self._feedback.get((account_of_key(key), region))
+            if changed and changed.get(label) is False:
+                off = self._feedback_off.get(label)
+                if off is None:
+                    body = found[1].replace(_FEEDBACK_ON, _FEEDBACK_OFF, 1)
+                    off = self._feedback_off[label] = (_head(200, body), body)
+                found = off
+        return found
+
+    def _put_feedback(self, bucket: _Bucket, label: str, body: bytes) -> tuple[int, bytes, bytes]:
+        """``PutEmailIdentityFeedbackAttributes``, admitted already: record the change."""
+        canonical = self._canonical(label)
+        if canonical is None:
+            head, answer = _error(
+                404, "NotFoundException", f"Identity {unquote(label)} does not exist"
+            )
+            return 404, head, answer
+        try:
+            enabled = json.loads(body or b"{}").get("EmailForwardingEnabled")
+        except (ValueError, AttributeError):
+            enabled = None
+        if not isinstance(enabled, bool):
+            head, answer = _error(400, "BadRequestException", "EmailForwardingEnabled is required")
+            return 400, head, answer
+        key, region = bucket.key
+        self._feedback.setdefault((account_of_key(key), region), {})[canonical] = enabled
+        return 200, *self._empty
+
     def respond(
-        self, method: bytes, target: str, now: float, credential: bytes | None = None
+        self,
+        method: bytes,
+        target: str,
+        now: float,
+        credential: bytes | None = None,
+        body: bytes = b"",
+        amz_target: str = "",
     ) -> tuple[bytes, bool]:
-        """Return the full answer to one request and whether it is an SES call (delayed).
+        """Return the full answer to one request and whether it is an AWS call (delayed).
 
         ``credential`` is the SigV4 credential of the request (``None`` if unsigned): it
-        picks the token bucket.
+        picks the token bucket. ``body`` and ``amz_target`` (the ``X-Amz-Target`` header)
+        matter to writes, STS and Organizations.
         """
         if target.startswith("/_"):
-            body = json.dumps(self.stats()).encode()
+            stats = json.dumps(self.stats()).encode()
             if target == "/_reset":
                 self.reset()
-            return _head(200, body) + b"\r\n" + body, False
+            return _head(200, stats) + b"\r\n" + stats, False
+        path, _, query = target.partition("?")
+        if method == b"POST" and path == "/":
+            head, answer = self._control(body, amz_target, credential)
+            self._request_id += 1
+            return b"%sx-amzn-RequestId: bench-%08x\r\n\r\n%s" % (
+                head,
+                self._request_id,
+                answer,
+            ), True
         self.requests += 1
         if self.first_request is None:
             self.first_request = now
         second = now - self.first_request
-        bucket = self._bucket(credential, second)
+        label = sub = ""
+        is_get = False
+        if path.startswith(_GET_PREFIX):
+            label, slash, sub = path[len(_GET_PREFIX) :].partition("/")
+            is_get = not slash
+        write = method == b"PUT" and sub == _FEEDBACK
+        bucket = self._bucket(credential, second, write=write)
         bucket.requests += 1
-        path, _, query = target.partition("?")
-        is_get = path.startswith(_GET_PREFIX)
-        if is_get:
-            self.gets += 1
-        elif path == LIST_PATH:
-            self.list_pages += 1
-        if method != b"GET" or not (is_get or path == LIST_PATH):
-            self.bad_requests += 1
-            status = 404
-            head, body = _error(404, "UnknownOperationException", f"No route for {target}")
-        elif not self._admit(bucket, second):
-            status = 429
-            head, body = self._throttled
-        elif is_get:
-            label = path[len(_GET_PREFIX) :]
-            found = self._gets.get(label)
-            if found is None:
-                found = self._gets.get(quote(unquote(label), safe=_BOTOCORE_SAFE))
-            if found is None:
-                self.not_found += 1
-                status = 404
-                head, body = _error(
-                    404, "NotFoundException", f"Identity {unquote(label)} does not exist"
-                )
+        if write:
+            self.writes += 1
+            if self._admit(bucket, second, self._write_schedule):
+                status, head, answer = self._put_feedback(bucket, label, body)
             else:
-                self.gets_ok += 1
-                status = 200
-                head, body = found
+                status = 429
+                head, answer = self._throttled
         else:
-            head, body = self._list_page(query)
-            status = 200
-            if head.startswith(b"HTTP/1.1 400"):
+            if is_get:
+                self.gets += 1
+            elif path == LIST_PATH:
+                self.list_pages += 1
+            elif path == SUPPRESSION_PATH:
+                self.suppression_pages += 1
+            if method != b"GET" or not (is_get or path in (LIST_PATH, SUPPRESSION_PATH)):
                 self.bad_requests += 1
-                status = 400
-        self._count(bucket, int(second), status)
+                status = 404
+                head, answer = _error(404, "UnknownOperationException", f"No route for {target}")
+            elif not self._admit(bucket, second, self.config.schedule):
+                status = 429
+                head, answer = self._throttled
+            elif is_get:
+                found = self._identity(label, bucket)
+                if found is None:
+                    self.not_found += 1
+                    status = 404
+                    head, answer = _error(
+                        404, "NotFoundException", f"Identity {unquote(label)} does not exist"
+                    )
+                else:
+                    self.gets_ok += 1
+                    status = 200
+                    head, answer = found
+            else:
+                if path == LIST_PATH:
+                    head, answer = self._list_page(query)
+                else:
+                    head, answer = self._suppression_page(query)
+                status = 200
+                if head.startswith(b"HTTP/1.1 400"):
+                    self.bad_requests += 1
+                    status = 400
+        self._count(bucket, int(second), status, write)
         self._request_id += 1
-        return b"%sx-amzn-RequestId: bench-%08x\r\n\r\n%s" % (head, self._request_id, body), True
+        return b"%sx-amzn-RequestId: bench-%08x\r\n\r\n%s" % (head, self._request_id, answer), True
 
-    def _count(self, bucket: _Bucket, second: int, status: int) -> None:
+    def _count(self, bucket: _Bucket, second: int, status: int, write: bool = False) -> None:
         bucket.note(second, status)
         if status == 200:
             self.ok += 1
@@ -468,10 +784,130 @@ class LeanSesV2:
             self.throttled += 1
         else:
             return
-        timeline = self.timeline
-        while len(timeline) <= second:
-            timeline.append([0, 0])
-        timeline[second][0 if status == 200 else 1] += 1
+        column = 0 if status == 200 else 1
+        timelines = [self.timeline]
+        if write:
+            timelines.append(self.write_timeline)
+            if status == 200:
+                self.writes_ok += 1
+            else:
+                self.writes_throttled += 1
+        for timeline in timelines:
+            while len(timeline) <= second:
+                timeline.append([0, 0])
+            timeline[second][column] += 1
+
+    # -- STS and Organizations ---------------------------------------------------------
+
+    def _control(
+        self, body: bytes, amz_target: str, credential: bytes | None
+    ) -> tuple[bytes, bytes]:
+        """Answer an STS (form body) or Organizations (``X-Amz-Target``) call."""
+        key = _key_of(credential)[0]
+        if amz_target:
+            operation = amz_target.removeprefix(_ORG_TARGET)
+            self.control[operation] = self.control.get(operation, 0) + 1
+            if operation != "ListAccounts":
+                return _json11_error("UnknownOperationException", f"No operation {amz_target}")
+            if account_of_key(key) != MANAGEMENT_ACCOUNT:
+                return _json11_error(
+                    "AccessDeniedException", "You don't have permissions to access this resource."
+                )
+            return self._list_accounts(body)
+        params = dict(parse_qsl(body.decode("latin-1")))
+        action = params.get("Action", "")
+        self.control[action] = self.control.get(action, 0) + 1
+        if action == "GetCallerIdentity":
+            return self._caller_identity(key)
+        if action == "AssumeRole":
+            return self._assume_role(key, params)
+        return _sts_error(400, "InvalidAction", f"Could not find operation {action!r}")
+
+    def _in_organization(self, account: str) -> bool:
+        offset = int(account) - int(MANAGEMENT_ACCOUNT) if account.isdigit() else -1
+        return 0 <= offset < self.config.accounts
+
+    def _list_accounts(self, body: bytes) -> tuple[bytes, bytes]:
+        """``ListAccounts``: every account ACTIVE, ``MaxResults`` (default 10) a page."""
+        total = self.config.accounts
+        try:
+            params = json.loads(body or b"{}")
+            size = int(params.get("MaxResults") or _ORG_PAGE_SIZE)
+            token = params.get("NextToken")
+            start = int(token.removeprefix(_ORG_TOKEN_PREFIX)) if token else 0
+        except (ValueError, AttributeError, TypeError):
+            return _json11_error("InvalidInputException", "Invalid NextToken or MaxResults")
+        if not 1 <= size <= _ORG_MAX_PAGE_SIZE or not 0 <= start <= total:
+            return _json11_error("InvalidInputException", "Invalid NextToken or MaxResults")
+        end = min(start + size, total)
+        accounts = []
+        for index in range(start, end):
+            account = account_id(index)
+            accounts.append(
+                {
+                    "Id": account,
+                    "Arn": f"arn:aws:organizations::{MANAGEMENT_ACCOUNT}:account/{_ORG_ID}/"
+                    f"{account}",
+                    "Email": f"aws+{account}@example.com",
+                    "Name": "management" if index == 0 else f"member-{index:04d}",
+                    "Status": "ACTIVE",
+                    "State": "ACTIVE",
+                    "JoinedMethod": "INVITED" if index == 0 else "CREATED",
+                    "JoinedTimestamp": _EPOCH + 3600 * index,
+                }
+            )
+        page: dict[str, Any] = {"Accounts": accounts}
+        if end < total:
+            page["NextToken"] = f"{_ORG_TOKEN_PREFIX}{end}"
+        answer = json.dumps(page).encode()
+        return _head(200, answer, content_type=_JSON_11), answer
+
+    def _caller_identity(self, key: str) -> tuple[bytes, bytes]:
+        """``GetCallerIdentity``: the management account's user, or an assumed role."""
+        account = account_of_key(key)
+        if key.startswith(_ASSUMED_PREFIX) and account == key[len(_ASSUMED_PREFIX) :]:
+            arn = f"arn:aws:sts::{account}:assumed-role/bench-role/asyncses"
+            user = f"AROABENCH{account}:asyncses"
+        else:
+            arn = f"arn:aws:iam::{account}:user/bench"
+            user = "AIDABENCH"
+        return _sts_answer(
+            "GetCallerIdentity",
+            f"<Arn>{arn}</Arn><UserId>{user}</UserId><Account>{account}</Account>",
+        )
+
+    def _assume_role(self, key: str, params: dict[str, str]) -> tuple[bytes, bytes]:
+        """``AssumeRole`` into an account of the organization: keys ``ASIA`` + account."""
+        arn = params.get("RoleArn", "")
+        session = params.get("RoleSessionName", "")
+        match = _ROLE_ARN.fullmatch(arn)
+        if match is None or not session or not self._in_organization(match[1]):
+            return _sts_error(
+                403,
+                "AccessDenied",
+                f"User: arn:aws:iam::{account_of_key(key)}:user/bench is not authorized to "
+                f"perform: sts:AssumeRole on resource: {arn}",
+            )
+        account, role = match[1], match[2]
+        try:
+            duration = int(params.get("DurationSeconds") or 3600)
+        except ValueError:
+            return _sts_error(400, "ValidationError", "DurationSeconds must be a number")
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=duration)
+        self.assumed.add(account)
+        return _sts_answer(
+            "AssumeRole",
+            "<Credentials>"
+            f"<AccessKeyId>{assumed_key(account)}</AccessKeyId>"
+            f"<SecretAccessKey>bench-secret-{account}</SecretAccessKey>"
+            f"<SessionToken>bench-token-{account}</SessionToken>"
+            f"<Expiration>{expiry.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>"
+            "</Credentials><AssumedRoleUser>"
+            f"<AssumedRoleId>AROABENCH{account}:{_xml_escape(session)}</AssumedRoleId>"
+            f"<Arn>arn:aws:sts::{account}:assumed-role/{_xml_escape(role)}/"
+            f"{_xml_escape(session)}</Arn>"
+            "</AssumedRoleUser><PackedPolicySize>0</PackedPolicySize>",
+        )
 
 
 def _credential(raw: bytes, head: bytes) -> bytes | None:
@@ -488,6 +924,16 @@ def _credential(raw: bytes, head: bytes) -> bytes | None:
     start = at + len(_CREDENTIAL)
     comma = raw.find(b",", start, line_end)
     return raw[start : comma if comma >= 0 else line_end].strip()
+
+
+def _amz_target(raw: bytes, head: bytes) -> str:
+    """The ``X-Amz-Target`` header of a request head (``raw``, and ``head`` lowercased)."""
+    mark = head.find(_AMZ_TARGET)
+    if mark < 0:
+        return ""
+    start = mark + len(_AMZ_TARGET)
+    line_end = head.find(b"\r\n", start)
+    return raw[start : line_end if line_end >= 0 else len(raw)].strip().decode("latin-1")
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -537,6 +983,7 @@ class _HttpProtocol(asyncio.Protocol):
                 return
             first_end = raw.find(b"\r\n")
             request_line = raw[: first_end if first_end >= 0 else end]
+            body = bytes(self._buffer[end + 4 : end + 4 + length]) if length else b""
             del self._buffer[: end + 4 + length]
             close = b"\r\nconnection: close" in head
             try:
@@ -545,7 +992,12 @@ class _HttpProtocol(asyncio.Protocol):
                 self._transport.close()
                 return
             answer, delayed = app.respond(
-                method, target.decode("latin-1"), self._loop.time(), _credential(raw, head)
+                method,
+                target.decode("latin-1"),
+                self._loop.time(),
+                _credential(raw, head),
+                body,
+                _amz_target(raw, head) if method == b"POST" else "",
             )
             latency = app.config.latency
             if delayed and latency > 0:
@@ -610,6 +1062,12 @@ def endpoint_command(config: EndpointConfig, *, use_uvloop: bool = True) -> list
     ]
     if config.schedule:
         command += ["--schedule", format_schedule(config.schedule)]
+    if config.write_rate is not None:
+        command += ["--write-rate", str(config.write_rate)]
+    if config.accounts != 1:
+        command += ["--accounts", str(config.accounts)]
+    if config.suppressed:
+        command += ["--suppressed", str(config.suppressed)]
     if not use_uvloop:
         command.append("--no-uvloop")
     return command
@@ -714,6 +1172,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "request after a reset), e.g. 0:5,40:50",
     )
     parser.add_argument("--burst", type=int, default=5, help="token bucket capacity (default 5)")
+    parser.add_argument(
+        "--write-rate",
+        type=float,
+        help="write quota: requests/s per account and region (default: the read quota)",
+    )
+    parser.add_argument(
+        "--accounts", type=int, default=1, help="accounts of the organization (ListAccounts)"
+    )
+    parser.add_argument(
+        "--suppressed", type=int, default=0, help="suppressed addresses per account and region"
+    )
     parser.add_argument("--no-uvloop", action="store_true", help="use the stdlib event loop")
     return parser.parse_args(argv)
 
@@ -727,6 +1196,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         rate=args.rate,
         schedule=args.schedule or (),
         burst=args.burst,
+        write_rate=args.write_rate,
+        accounts=args.accounts,
+        suppressed=args.suppressed,
     )
 
     async def run() -> None:

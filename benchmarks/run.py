@@ -2,11 +2,14 @@
 
 One command runs everything, on one machine, in one run::
 
-    python -m benchmarks.run                # goodput, follow, cpu, memory (~15-20 min)
+    python -m benchmarks.run                # every benchmark below (~30 min)
     python -m benchmarks.run goodput        # 2, 20 and 150 req/s, every client
     python -m benchmarks.run follow         # the quota changes mid-run; --rate stays fixed
     python -m benchmarks.run cpu            # client CPU per lookup, unlimited endpoint
     python -m benchmarks.run memory         # peak RSS, 2,000 vs 20,000 identities
+    python -m benchmarks.run org            # 20 accounts x 3 regions vs one unit alone
+    python -m benchmarks.run apply          # 3,000 changes behind a 20 req/s write quota
+    python -m benchmarks.run suppressions   # peak RSS, 10,000 vs 1,000,000 addresses
     python -m benchmarks.run --quick        # small versions of everything, no targets
 
 The endpoint (:mod:`benchmarks.lean_endpoint`) runs in its own process. Every client runs in
@@ -35,13 +38,22 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks.lean_endpoint import EndpointConfig, EndpointProcess, Schedule, format_schedule
+from benchmarks.lean_endpoint import (
+    EndpointConfig,
+    EndpointProcess,
+    Schedule,
+    account_id,
+    account_of_key,
+    format_schedule,
+    suppressed_index,
+)
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = Path(__file__).resolve().parent / "RESULTS.txt"
@@ -89,6 +101,17 @@ FIXED_QUOTA: Final = 10.0
 FIXED_TOLERANCE: Final = 0.10
 CPU_RATIO: Final = 1.10
 RSS_RATIO: Final = 1.25
+# An organization: every account x region at its own quota, as fast as one unit alone.
+ORG_REGIONS: Final = ("us-east-1", "eu-west-1", "ap-southeast-2")
+ORG_ROLE: Final = "AsyncsesAudit"
+ORG_RATE: Final = 20.0
+ORG_WALL_RATIO: Final = 1.2  # wall time of every unit <= 1.2 x that of one unit alone
+ORG_THROTTLE: Final = 0.03  # no unit's throttled share above the single-unit target
+# Bulk changes: the write quota is the bound; reads have a higher one.
+APPLY_ACTION: Final = ("set-feedback-forwarding", "off")
+APPLY_READ_RATE: Final = 50.0
+APPLY_WRITE_RATE: Final = 20.0
+APPLY_THROTTLE: Final = 0.03
 
 
 def throttle_limit(rate: float) -> float:
@@ -116,6 +139,17 @@ class FollowCase:
 
 
 @dataclass(frozen=True)
+class OrgPlan:
+    """An organization: accounts x regions, identities per unit (account in a region), and
+    the smaller organizations run beside it (where the client's CPU starts to bind)."""
+
+    accounts: int
+    regions: int
+    identities: int
+    fewer: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     """How big each benchmark is: the full one, or ``--quick``."""
 
@@ -125,6 +159,9 @@ class Plan:
     cpu_identities: int
     cpu_repeat: int
     memory: tuple[int, int]
+    org: OrgPlan
+    apply_changes: int
+    suppressions: tuple[int, int]
 
 
 FULL: Final = Plan(
@@ -138,6 +175,11 @@ FULL: Final = Plan(
     cpu_identities=4000,
     cpu_repeat=3,
     memory=(2000, 20_000),
+    # 700 lookups + a list page at 20 req/s: ~36 s for one unit alone, 1,200 req/s for 60.
+    # quota x 75 s per unit, as the single-unit goodput target is measured
+    org=OrgPlan(accounts=20, regions=3, identities=1500, fewer=(10,)),
+    apply_changes=3000,  # 150 s of writes at 20 req/s
+    suppressions=(10_000, 1_000_000),
 )
 QUICK: Final = Plan(
     goodput_seconds=0.5,
@@ -149,6 +191,9 @@ QUICK: Final = Plan(
     cpu_identities=200,
     cpu_repeat=1,
     memory=(50, 500),
+    org=OrgPlan(accounts=3, regions=2, identities=20),
+    apply_changes=40,
+    suppressions=(1000, 5000),
 )
 
 
@@ -327,11 +372,16 @@ def spawn_measured(
 
 @dataclass
 class Run:
-    """One client process against one endpoint configuration."""
+    """One client process against one endpoint configuration.
+
+    ``identities`` is what the run must deliver: identities (of every unit), changes
+    applied, or suppressed addresses; ``extra`` holds what a benchmark counts besides.
+    """
 
     bench: str
     client: str
     identities: int
+    label: str = ""
     schedule: list[list[float]] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
     returncode: int = -1
@@ -347,6 +397,12 @@ class Run:
     run_end: dict[str, Any] | None = None
     note: str = ""
     endpoint: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The row's label: ``label``, else the client's."""
+        return self.label or LABELS[self.client]
 
     @property
     def quota(self) -> float:
@@ -424,14 +480,10 @@ class Run:
         )
 
 
-def count_report(path: Path) -> tuple[int, int, int, dict[str, Any] | None]:
-    """Count a report's records, error records, distinct identities delivered without error,
-    and return its ``run_end`` line (``None`` if missing)."""
-    records = errors = 0
-    delivered: set[str] = set()
-    end: dict[str, Any] | None = None
+def _report_lines(path: Path) -> Iterator[dict[str, Any] | None]:
+    """The JSON objects of an NDJSON report (``None`` for a line that is not one)."""
     if not path.exists():
-        return 0, 0, 0, None
+        return
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
@@ -439,18 +491,86 @@ def count_report(path: Path) -> tuple[int, int, int, dict[str, Any] | None]:
             try:
                 record = json.loads(line)
             except ValueError:
-                errors += 1
+                yield None
                 continue
-            kind = record.get("type") if isinstance(record, dict) else None
-            if kind == "run_end":
-                end = record
-            elif kind == "email_identity":
-                records += 1
-                if record.get("error") is not None:
-                    errors += 1
-                elif isinstance(record.get("IdentityName"), str):
-                    delivered.add(record["IdentityName"])
+            yield record if isinstance(record, dict) else None
+
+
+def count_report(
+    path: Path, record_type: str = "email_identity", name_field: str = "IdentityName"
+) -> tuple[int, int, int, dict[str, Any] | None]:
+    """Count a report's records, error records (any record, of any type, that carries an
+    error, and lines that are not JSON), distinct items (account, region, name) delivered
+    without error, and return its ``run_end`` line (``None`` if missing)."""
+    records = errors = 0
+    delivered: set[tuple[Any, Any, str]] = set()
+    end: dict[str, Any] | None = None
+    for record in _report_lines(path):
+        kind = record.get("type") if record is not None else None
+        if record is None:
+            errors += 1
+        elif kind == "run_end":
+            end = record
+        elif kind == record_type:
+            records += 1
+            if record.get("error") is not None:
+                errors += 1
+            elif isinstance(record.get(name_field), str):
+                delivered.add((record.get("account"), record.get("region"), record[name_field]))
+        elif kind != "run" and record.get("error") is not None:  # an account or listing error
+            records += 1
+            errors += 1
     return records, errors, len(delivered), end
+
+
+def _count_identities(path: Path, run: Run) -> None:
+    run.records, run.errors, run.delivered, run.run_end = count_report(path)
+
+
+def _count_outcomes(path: Path, run: Run) -> None:
+    """An apply's outcomes: delivered = changes ``applied``; errors = ``failed``; every
+    status counted in ``extra["statuses"]``."""
+    statuses: Counter[str] = Counter()
+    applied: set[str] = set()
+    for record in _report_lines(path):
+        if record is None:
+            statuses["not JSON"] += 1
+        elif record.get("type") == "run_end":
+            run.run_end = record
+        elif record.get("type") == "outcome":
+            status = str(record.get("status"))
+            statuses[status] += 1
+            if status == "applied":
+                applied.add(str(record.get("change")))
+    run.records = sum(statuses.values())
+    run.errors = statuses["failed"] + statuses["not JSON"]
+    run.delivered = len(applied)
+    run.extra["statuses"] = dict(statuses)
+
+
+def _count_suppressions(path: Path, run: Run) -> None:
+    """A suppressions report: delivered = distinct addresses of the list (a bit each, so a
+    million cost the harness 125 kB); an address outside the list counts as an error."""
+    seen = bytearray((run.identities + 7) // 8)
+    records = errors = delivered = 0
+    for record in _report_lines(path):
+        kind = record.get("type") if record is not None else None
+        if record is None:
+            errors += 1
+        elif kind == "run_end":
+            run.run_end = record
+        elif kind == "suppressed_destination":
+            records += 1
+            index = suppressed_index(str(record.get("EmailAddress")))
+            if record.get("error") is not None or index is None or index >= run.identities:
+                errors += 1
+            elif not seen[index >> 3] & (1 << (index & 7)):
+                seen[index >> 3] |= 1 << (index & 7)
+                delivered += 1
+        elif kind != "run" and record.get("error") is not None:
+            records += 1
+            errors += 1
+    run.records, run.errors, run.delivered = records, errors, delivered
 
 
 def _child_env() -> dict[str, str]:
@@ -541,24 +661,45 @@ class Harness:
         tree: bool = False,
     ) -> Run:
         """Run ``client`` once, in a fresh process, against ``endpoint`` (reset first)."""
-        config = endpoint.config
-        run = Run(
-            bench,
-            client,
-            config.identities,
-            schedule=[list(step) for step in config.schedule],
-            args=list(extra),
+        run = Run(bench, client, endpoint.config.identities, args=list(extra))
+        return self.launch(
+            run,
+            endpoint,
+            lambda output: self.command(client, endpoint.url, output, extra),
+            tree=tree,
         )
+
+    def launch(
+        self,
+        run: Run,
+        endpoint: EndpointProcess,
+        command: Callable[[Path], list[str]],
+        *,
+        count: Callable[[Path, Run], None] = _count_identities,
+        tree: bool = False,
+        control: bool = False,
+    ) -> Run:
+        """Run ``command(report path)`` once, in a fresh process, against ``endpoint``
+        (reset first); count its report with ``count``. With ``control``, STS and
+        Organizations are the endpoint too (``AWS_ENDPOINT_URL_STS``, ``_ORGANIZATIONS``)."""
+        config = endpoint.config
+        run.schedule = [list(step) for step in config.schedule]
         quota = f"quota {format_schedule(config.schedule)}" if config.schedule else "unlimited"
-        flags = "".join(f" {arg}" for arg in extra)
-        _log(f"  {bench}: {LABELS[client]}{flags}, {run.identities:,} ids, {quota}")
+        if config.write_rate is not None:
+            quota += f", writes {config.write_rate:g}/s"
+        flags = "" if run.label else "".join(f" {arg}" for arg in run.args)
+        _log(f"  {run.bench}: {run.name}{flags}, {run.identities:,} expected, {quota}")
+        env = dict(self.env)
+        if control:
+            env.update(
+                AWS_ENDPOINT_URL_STS=endpoint.url, AWS_ENDPOINT_URL_ORGANIZATIONS=endpoint.url
+            )
         endpoint.reset()
         with tempfile.TemporaryDirectory(prefix="asyncses-bench-") as tmp:
             output = Path(tmp) / "report.ndjson"
-            command = self.command(client, endpoint.url, output, extra)
-            measured = spawn_measured(command, self.env, self.args.timeout, tree=tree)
+            measured = spawn_measured(command(output), env, self.args.timeout, tree=tree)
             run.endpoint = endpoint.reset()
-            run.records, run.errors, run.delivered, run.run_end = count_report(output)
+            count(output, run)
         run.returncode = measured.returncode
         run.wall_s = measured.wall_s
         run.cpu_s = measured.cpu_s
@@ -589,7 +730,12 @@ def _first_error(stderr: str) -> str:
 def endpoint_for(config: EndpointConfig) -> Iterator[EndpointProcess]:
     """An endpoint process serving ``config``."""
     with EndpointProcess(config) as endpoint:
-        _log(f"endpoint {endpoint.url} (pid {endpoint.pid}), {config.identities:,} identities")
+        serves = f"{config.identities:,} identities"
+        if config.accounts > 1:
+            serves += f", {config.accounts} accounts"
+        if config.suppressed:
+            serves += f", {config.suppressed:,} suppressed addresses"
+        _log(f"endpoint {endpoint.url} (pid {endpoint.pid}), {serves}")
         yield endpoint
 
 
@@ -607,7 +753,7 @@ def _endpoint_cpu(out: Output, runs: Sequence[Run]) -> None:
 def _notes(out: Output, runs: Sequence[Run]) -> None:
     for run in runs:
         if run.note:
-            out(f"  {LABELS[run.client]} ({run.identities:,} ids): {run.note}")
+            out(f"  {run.name} ({run.identities:,} expected): {run.note}")
 
 
 # -- goodput -----------------------------------------------------------------------------------
@@ -902,9 +1048,466 @@ def memory(harness: Harness) -> None:
     )
 
 
+# -- org ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitStats:
+    """What the endpoint saw of the units of one run: one read bucket per account x region."""
+
+    shares: dict[str, float]  # bucket ("KEY/region") -> throttled share of its requests
+    starts: list[int]  # second of each unit's first request, from the run's first request
+    spans: list[int]  # seconds from each unit's first request to its last
+
+    @property
+    def units(self) -> int:
+        """Buckets that saw requests."""
+        return len(self.shares)
+
+    @property
+    def worst(self) -> tuple[str, float]:
+        """The most throttled unit and its share."""
+        return max(self.shares.items(), key=lambda item: item[1], default=("-", 0.0))
+
+    def over(self, limit: float) -> int:
+        """How many units had more than ``limit`` of their requests throttled."""
+        return sum(share > limit for share in self.shares.values())
+
+
+def unit_stats(endpoint: dict[str, Any]) -> UnitStats:
+    """Per-unit shares, start and span seconds, from ``/_stats`` buckets."""
+    shares: dict[str, float] = {}
+    starts: list[int] = []
+    spans: list[int] = []
+    for key, bucket in (endpoint.get("buckets") or {}).items():
+        requests = int(bucket.get("requests", 0))
+        if not requests:
+            continue
+        shares[key] = int(bucket.get("throttled", 0)) / requests
+        busy = [second for second, cell in enumerate(bucket.get("timeline") or []) if sum(cell)]
+        if busy:
+            starts.append(busy[0])
+            spans.append(busy[-1] - busy[0] + 1)
+    return UnitStats(shares, sorted(starts), sorted(spans))
+
+
+def _unit_name(bucket: str) -> str:
+    """``ASIA100000000007/eu-west-1`` -> ``100000000007/eu-west-1``."""
+    key, _, region = bucket.partition("/")
+    return f"{account_of_key(key)}/{region}"
+
+
+def _histogram(seconds: Sequence[int]) -> str:
+    """``second:count`` of each second that occurs, in order."""
+    counts = Counter(seconds)
+    return " ".join(f"{second}:{counts[second]}" for second in sorted(counts))
+
+
+@dataclass(frozen=True)
+class OrgCase:
+    """One row of the organization benchmark: accounts x regions, and the accounts of them
+    reached through an assumed role (all but the management account)."""
+
+    label: str
+    accounts: int
+    regions: tuple[str, ...]
+    members: int
+    flags: tuple[str, ...] = ()
+
+    @property
+    def units(self) -> int:
+        """Accounts x regions."""
+        return self.accounts * len(self.regions)
+
+
+def _org_cases(plan: OrgPlan) -> list[OrgCase]:
+    regions = ORG_REGIONS[: plan.regions]
+    full = f"{plan.accounts} x {len(regions)}"
+    members = plan.accounts - 1
+    cases = [
+        OrgCase("1 unit alone", 1, regions[:1], 1, ("--org-accounts", account_id(1))),
+        OrgCase(full, plan.accounts, regions, members),
+        OrgCase(f"{full}, --jobs 2", plan.accounts, regions, members, ("--jobs", "2")),
+    ]
+    for accounts in plan.fewer:
+        chosen = ",".join(account_id(index) for index in range(accounts))  # management first
+        flags = ("--org-accounts", chosen)
+        cases.append(
+            OrgCase(f"{accounts} x {len(regions)}", accounts, regions, accounts - 1, flags)
+        )
+    return cases
+
+
+def org(harness: Harness) -> None:
+    """An organization's accounts x regions, each behind its own quota, against one unit
+    alone: the real CLI with ``--org-role``, STS and Organizations on the endpoint."""
+    args, out, plan = harness.args, harness.out, harness.plan.org
+    config = EndpointConfig(
+        plan.identities, args.latency, rate=ORG_RATE, burst=BURST, accounts=plan.accounts
+    )
+    results: list[tuple[OrgCase, Run]] = []
+    with endpoint_for(config) as endpoint:
+        for case in _org_cases(plan):
+            run = Run(
+                "org",
+                "asyncses",
+                case.units * plan.identities,
+                label=f"asyncses, {case.label}",
+                args=list(case.flags),
+            )
+
+            def command(output: Path, case: OrgCase = case) -> list[str]:
+                return [
+                    sys.executable,
+                    "-m",
+                    "asyncses",
+                    "identities",
+                    "--org-role",
+                    ORG_ROLE,
+                    "--region",
+                    ",".join(case.regions),
+                    "--endpoint-url",
+                    endpoint.url,
+                    "-o",
+                    str(output),
+                    "--no-progress",
+                    *shlex.split(args.asyncses_args),
+                    *case.flags,
+                ]
+
+            harness.launch(run, endpoint, command, control=True)
+            run.extra.update(units=case.units, members=case.members)
+            results.append((case, run))
+    single = results[0][1]
+    out()
+    out(
+        f"== org: {plan.accounts} accounts x {plan.regions} regions, each account x region "
+        f"behind its own {ORG_RATE:g} req/s token bucket (burst {BURST}, no Retry-After), "
+        f"{plan.identities:,} identities each, latency {1000 * args.latency:.0f} ms; "
+        f"asyncses identities --org-role {ORG_ROLE} --region "
+        f"{','.join(ORG_REGIONS[: plan.regions])} (STS and Organizations on the endpoint) =="
+    )
+    rows = []
+    for case, run in results:
+        stats = unit_stats(run.endpoint)
+        control = run.endpoint.get("control") or {}
+        shares = sorted(stats.shares.values())
+        rows.append(
+            [
+                case.label,
+                f"{stats.units}/{case.units}",
+                f"{run.delivered:,}/{run.identities:,}",
+                f"{run.errors:,}",
+                str(run.returncode),
+                f"{run.wall_s:.1f}",
+                f"{run.wall_s / single.wall_s:.2f}" if single.wall_s else "-",
+                f"{run.requests:,}",
+                _pct(run.throttled_share),
+                _pct(shares[-1] if shares else 0.0),
+                _pct(statistics.median(shares) if shares else 0.0),
+                str(stats.over(ORG_THROTTLE)),
+                f"{max(stats.starts, default=0)}",
+                f"{statistics.median(stats.spans) if stats.spans else 0:g}/"
+                f"{max(stats.spans, default=0)}",
+                f"{control.get('AssumeRole', 0)}",
+                f"{run.cpu_s:.1f}",
+                f"{run.cpu_s / run.wall_s:.2f}" if run.wall_s else "-",
+                f"{float(run.endpoint.get('server_cpu_s', 0.0)):.1f}",
+            ]
+        )
+    headers = ["run", "units", "delivered", "errors", "exit", "wall s", "x alone", "requests"]
+    headers += ["throttled", "worst unit", "median unit", f"units > {ORG_THROTTLE:.0%}"]
+    headers += ["last unit start s", "unit span s med/max", "AssumeRole", "client CPU s"]
+    headers += ["cores", "endpoint CPU s"]
+    out.table(headers, rows)
+    out(
+        "  x alone = wall / the wall of one unit alone (all units serve the same identities at "
+        "the same quota, so any one stands for the slowest); worst/median unit = throttled "
+        "share of one account x region's requests; unit start/span from the endpoint's "
+        "per-bucket timeline; client CPU = user + system of the process tree (os.wait4), "
+        "cores = client CPU / wall"
+    )
+    _notes(out, [run for _, run in results])
+    for case, run in results[1:]:
+        stats = unit_stats(run.endpoint)
+        out(f"  {case.label}: units starting at second (second:units): {_histogram(stats.starts)}")
+    for case, run in results[1:3]:
+        out.timeline(f"asyncses, {case.label}, every unit", run.timeline)
+        worst, share = unit_stats(run.endpoint).worst
+        bucket = (run.endpoint.get("buckets") or {}).get(worst) or {}
+        out.timeline(
+            f"its most throttled unit, {_unit_name(worst)} ({_pct(share)})",
+            bucket.get("timeline") or [],
+        )
+    out(
+        f"  one unit alone: {single.summary()}, {single.wall_s:.1f} s, "
+        f"{_pct(single.throttled_share)} throttled"
+    )
+    for case, run in results[1:3]:
+        _judge_org(harness, case, run, single)
+
+
+def _judge_org(harness: Harness, case: OrgCase, run: Run, single: Run) -> None:
+    where = f"org {case.label} ({case.units} units)"
+    assumed = len(run.endpoint.get("assumed_accounts") or [])
+    members = case.members
+    harness.verdict(
+        run.complete and assumed == members,
+        f"{where}: every identity of every unit, 0 error records, exit 0",
+        f"{run.summary()}; roles assumed in {assumed}/{members} member accounts",
+    )
+    ratio = run.wall_s / single.wall_s if single.wall_s else math.inf
+    harness.verdict(
+        ratio <= ORG_WALL_RATIO,
+        f"{where}: wall <= {ORG_WALL_RATIO:g}x one unit alone",
+        f"{run.wall_s:.1f} / {single.wall_s:.1f} s = {ratio:.2f}x "
+        f"(client CPU {run.cpu_s:.0f} s = {run.cpu_s / run.wall_s:.2f} cores)",
+    )
+    stats = unit_stats(run.endpoint)
+    worst, share = stats.worst
+    harness.verdict(
+        share <= ORG_THROTTLE and stats.units == case.units,
+        f"{where}: no unit throttled above {ORG_THROTTLE:.0%} of its requests",
+        f"worst {_unit_name(worst)} {_pct(share)}; {stats.over(ORG_THROTTLE)} of "
+        f"{stats.units} units above",
+    )
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def _build_plan(harness: Harness, changes: int, directory: Path) -> tuple[Path | None, str]:
+    """Build the plan as a user would, against an unlimited endpoint that serves the same
+    identities: ``asyncses identities -o report``, then ``asyncses plan``. Returns the plan
+    (``None`` if a step failed) and what happened."""
+    report, plan = directory / "report.ndjson", directory / "feedback.plan"
+    action, *arguments = APPLY_ACTION
+    identities = ["identities", "--region", REGION, "--endpoint-url", "URL", "-o", str(report)]
+    steps = [
+        [*identities, "--no-progress"],
+        ["plan", action, *arguments, "--from", str(report), "-o", str(plan)],
+    ]
+    done: list[str] = []
+    with endpoint_for(EndpointConfig(changes, harness.args.latency)) as endpoint:
+        for step in steps:
+            command = [sys.executable, "-m", "asyncses"]
+            command += [endpoint.url if part == "URL" else part for part in step]
+            _log(f"  apply setup: asyncses {shlex.join(command[3:])}")
+            measured = spawn_measured(command, harness.env, harness.args.timeout)
+            if measured.returncode != 0:
+                tail = measured.stderr_tail.strip().splitlines()
+                return None, f"{step[0]} exited {measured.returncode}: {tail[-1] if tail else ''}"
+            done.append(f"{step[0]} {measured.wall_s:.1f} s")
+    planned = sum(1 for line in _report_lines(plan) if line and line.get("type") == "change")
+    if planned != changes:
+        return None, f"the plan holds {planned:,} changes, not {changes:,}"
+    return plan, f"{planned:,} changes planned ({', '.join(done)})"
+
+
+def apply_changes(harness: Harness) -> None:
+    """``asyncses apply`` of a plan of ``set-feedback-forwarding off`` changes, behind a write
+    quota; beside it, aioboto3 in adaptive retry mode doing the same re-read and write."""
+    args, out, count = harness.args, harness.out, harness.plan.apply_changes
+    config = EndpointConfig(
+        count, args.latency, rate=APPLY_READ_RATE, write_rate=APPLY_WRITE_RATE, burst=BURST
+    )
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="asyncses-bench-plan-") as tmp:
+        plan, setup = _build_plan(harness, count, Path(tmp))
+        if plan is not None:
+            with endpoint_for(config) as endpoint:
+                for client in ("asyncses", "adaptive"):
+                    run = Run("apply", client, count)
+
+                    def command(output: Path, client: str = client, plan: Path = plan) -> list[str]:
+                        if client == "asyncses":
+                            return [
+                                sys.executable,
+                                "-m",
+                                "asyncses",
+                                "apply",
+                                str(plan),
+                                "-o",
+                                str(output),
+                                "--endpoint-url",
+                                endpoint.url,
+                                *shlex.split(args.asyncses_args),
+                            ]
+                        return [
+                            sys.executable,
+                            "-m",
+                            "benchmarks.baselines",
+                            "apply-adaptive",
+                            "--plan",
+                            str(plan),
+                            "--endpoint-url",
+                            endpoint.url,
+                            "--region",
+                            REGION,
+                            "--concurrency",
+                            str(args.concurrency),
+                            "-o",
+                            str(output),
+                        ]
+
+                    runs.append(
+                        harness.launch(run, endpoint, command, count=_count_outcomes, control=True)
+                    )
+    out()
+    out(
+        f"== apply: {' '.join(APPLY_ACTION)}, {count:,} changes, one account; reads "
+        f"{APPLY_READ_RATE:g} req/s, writes {APPLY_WRITE_RATE:g} req/s (a token bucket each, "
+        f"burst {BURST}, no Retry-After), latency {1000 * args.latency:.0f} ms =="
+    )
+    out(f"  setup (unlimited endpoint, same identities): {setup}")
+    if plan is None:
+        harness.verdict(False, "apply: the plan could be built", setup)
+        return
+    rows = []
+    for run in runs:
+        writes, written = int(run.endpoint.get("writes", 0)), int(run.endpoint.get("writes_ok", 0))
+        write_429 = int(run.endpoint.get("writes_throttled", 0))
+        reads = run.requests - writes
+        read_429 = run.throttled - write_429
+        statuses = run.extra.get("statuses") or {}
+        rows.append(
+            [
+                LABELS[run.client],
+                ", ".join(f"{n:,} {status}" for status, n in sorted(statuses.items())) or "none",
+                str(run.returncode),
+                f"{run.wall_s:.1f}",
+                f"{written:,}",
+                f"{written / run.wall_s:.2f}" if run.wall_s else "-",
+                _pct(written / run.wall_s / APPLY_WRITE_RATE) if run.wall_s else "-",
+                f"{write_429:,} ({_pct(write_429 / writes if writes else 0.0)})",
+                f"{reads:,}",
+                f"{read_429:,} ({_pct(read_429 / reads if reads else 0.0)})",
+                f"{run.cpu_s:.1f}",
+            ]
+        )
+    headers = ["client", "outcomes", "exit", "wall s", "writes ok", "writes/s", "of quota"]
+    headers += ["writes throttled", "reads", "reads throttled", "CPU s"]
+    out.table(headers, rows)
+    out(
+        "  writes/s = PutEmailIdentityFeedbackAttributes answered 200 / wall s (process start "
+        "to exit); reads = GetEmailIdentity (a re-read before each write)"
+    )
+    _notes(out, runs)
+    _endpoint_cpu(out, runs)
+    for run in runs:
+        out.timeline(f"{LABELS[run.client]}, writes", run.endpoint.get("write_timeline") or [])
+    mine = runs[0]
+    writes = int(mine.endpoint.get("writes", 0))
+    written = int(mine.endpoint.get("writes_ok", 0))
+    write_429 = int(mine.endpoint.get("writes_throttled", 0))
+    where = f"apply {count:,} changes at {APPLY_WRITE_RATE:g} writes/s"
+    statuses = mine.extra.get("statuses") or {}
+    harness.verdict(
+        mine.complete and statuses == {"applied": count},
+        f"{where}: every change applied, exit 0",
+        f"{', '.join(f'{n:,} {s}' for s, n in sorted(statuses.items()))}, exit {mine.returncode}",
+    )
+    share = written / mine.wall_s / APPLY_WRITE_RATE if mine.wall_s else 0.0
+    harness.verdict(
+        share >= GOODPUT_SHARE,
+        f"{where}: writes/s >= {GOODPUT_SHARE:.0%} of the write quota",
+        f"{_pct(share)} ({written:,} writes in {mine.wall_s:.1f} s)",
+    )
+    throttled = write_429 / writes if writes else 0.0
+    harness.verdict(
+        throttled <= APPLY_THROTTLE and writes > 0,
+        f"{where}: throttled <= {APPLY_THROTTLE:.0%} of write requests",
+        f"{_pct(throttled)} ({write_429:,} of {writes:,})",
+    )
+
+
+# -- suppressions ------------------------------------------------------------------------------
+
+
+def suppressions(harness: Harness) -> None:
+    """Peak RSS of ``asyncses suppressions`` (no ``--details``) at two list sizes."""
+    args, out, plan = harness.args, harness.out, harness.plan
+    runs = []
+    for count in plan.suppressions:
+        config = EndpointConfig(0, args.latency, suppressed=count)
+        with endpoint_for(config) as endpoint:
+            run = Run("suppressions", "asyncses", count)
+
+            def command(output: Path, url: str = endpoint.url) -> list[str]:
+                return [
+                    sys.executable,
+                    "-m",
+                    "asyncses",
+                    "suppressions",
+                    "--region",
+                    REGION,
+                    "--endpoint-url",
+                    url,
+                    "-o",
+                    str(output),
+                    "--no-progress",
+                    *shlex.split(args.asyncses_args),
+                ]
+
+            runs.append(
+                harness.launch(run, endpoint, command, count=_count_suppressions, tree=True)
+            )
+    out()
+    out(
+        f"== suppressions: asyncses suppressions (no --details: ListSuppressedDestinations "
+        f"only, PageSize 1000), unlimited endpoint, latency {1000 * args.latency:.0f} ms; "
+        "peak RSS summed over the client's process tree =="
+    )
+    rows = [
+        [
+            f"{run.identities:,}",
+            f"{run.delivered:,}",
+            f"{run.errors:,}",
+            str(run.returncode),
+            f"{run.wall_s:.1f}",
+            f"{int(run.endpoint.get('suppression_pages', 0)):,}",
+            f"{run.delivered / run.wall_s:,.0f}" if run.wall_s else "-",
+            f"{run.cpu_s:.1f}",
+            str(run.processes),
+            f"{run.rss_mib:.1f}",
+            f"{run.tree_rss_mib:.1f}",
+        ]
+        for run in runs
+    ]
+    headers = ["addresses", "delivered", "errors", "exit", "wall s", "pages", "records/s"]
+    headers += ["CPU s", "processes", "own peak MiB", "tree peak MiB"]
+    out.table(headers, rows)
+    out("  tree peak = each process's own peak (VmHWM, or ru_maxrss from os.wait4), summed")
+    _notes(out, runs)
+    _endpoint_cpu(out, runs)
+    small, big = runs
+    label = (
+        f"suppressions: peak memory at {big.identities:,} addresses <= {RSS_RATIO:g}x at "
+        f"{small.identities:,}"
+    )
+    if not (small.complete and big.complete):
+        harness.verdict(False, label, f"incomplete runs: {small.summary()}; {big.summary()}")
+        return
+    ratio = big.tree_rss_mib / small.tree_rss_mib
+    harness.verdict(
+        ratio <= RSS_RATIO,
+        label,
+        f"{big.tree_rss_mib:.1f} / {small.tree_rss_mib:.1f} MiB = {ratio:.2f}x "
+        f"({big.delivered:,} records in {big.wall_s:.1f} s)",
+    )
+
+
 # -- command line ------------------------------------------------------------------------------
 
-BENCHES: Final = {"goodput": goodput, "follow": follow, "cpu": cpu, "memory": memory}
+BENCHES: Final = {
+    "goodput": goodput,
+    "follow": follow,
+    "cpu": cpu,
+    "memory": memory,
+    "org": org,
+    "apply": apply_changes,
+    "suppressions": suppressions,
+}
 
 
 def _floats(text: str) -> list[float]:
@@ -929,7 +1532,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="?",
         default="all",
         choices=("all", *BENCHES),
-        help="all (default) = goodput, follow, cpu, memory",
+        help="all (default) = goodput, follow, cpu, memory, org, apply, suppressions",
     )
     parser.add_argument(
         "--quick", action="store_true", help="small versions, a smoke test; no targets checked"
