@@ -173,7 +173,7 @@ FULL: Final = Plan(
     ),
     fixed_identities=200,
     cpu_identities=4000,
-    cpu_repeat=3,
+    cpu_repeat=5,
     memory=(2000, 20_000),
     # 700 lookups + a list page at 20 req/s: ~36 s for one unit alone, 1,200 req/s for 60.
     # quota x 75 s per unit, as the single-unit goodput target is measured
@@ -609,12 +609,13 @@ class Harness:
         self.verdicts.append(f"{word}  {label}: {detail}")
 
     def startup_cpu(self, client: str) -> float:
-        """CPU seconds of a process that only imports ``client``'s library (median of 3)."""
+        """CPU seconds of a process that only imports ``client``'s library (the least of
+        5: on a shared machine noise only ever adds CPU)."""
         if client not in self._startup:
             command = [sys.executable, "-c", STARTUP_IMPORTS[client]]
-            repeat = 1 if self.args.quick else 3
+            repeat = 1 if self.args.quick else 5
             runs = [spawn_measured(command, self.env, 120) for _ in range(repeat)]
-            self._startup[client] = statistics.median(run.cpu_s for run in runs)
+            self._startup[client] = min(run.cpu_s for run in runs)
         return self._startup[client]
 
     def command(self, client: str, url: str, output: Path, extra: Sequence[str] = ()) -> list[str]:
@@ -934,39 +935,48 @@ def follow(harness: Harness) -> None:
 # -- cpu ---------------------------------------------------------------------------------------
 
 
+#: The cpu benchmark's rows: label, client, extra arguments. The second asyncses row paces at
+#: a rate no endpoint here reaches, so it runs unpaced from the first request, as naive
+#: aioboto3 does: the same work at the same pace, without the cautious start.
+CPU_ROWS: Final = (
+    ("asyncses", "asyncses", ()),
+    ("asyncses --rate 100000", "asyncses", ("--rate", "100000")),
+    ("naive", "naive", ()),
+)
+
+
 def cpu(harness: Harness) -> None:
     """Client CPU per lookup on an unlimited endpoint: asyncses vs naive aioboto3."""
     args, out, plan = harness.args, harness.out, harness.plan
-    clients = ("asyncses", "naive")
     config = EndpointConfig(plan.cpu_identities, args.latency)
     concurrency = ["--concurrency", str(args.concurrency)]
-    by_client: dict[str, list[Run]] = {client: [] for client in clients}
+    by_row: dict[str, list[Run]] = {label: [] for label, _, _ in CPU_ROWS}
     with endpoint_for(config) as endpoint:
-        for client in clients:
+        for _, client, _ in CPU_ROWS:
             harness.startup_cpu(client)
-        for _ in range(plan.cpu_repeat):  # interleaved, so drift hits both alike
-            for client in clients:
-                run = harness.run(
-                    "cpu", client, endpoint, concurrency if client == "asyncses" else []
-                )
+        for _ in range(plan.cpu_repeat):  # interleaved, so drift hits every row alike
+            for label, client, extra in CPU_ROWS:
+                flags = [*concurrency, *extra] if client == "asyncses" else []
+                run = harness.run("cpu", client, endpoint, flags)
                 run.startup_cpu_s = harness.startup_cpu(client)
-                by_client[client].append(run)
-    median: dict[str, Run] = {}
-    for client, runs in by_client.items():
-        ranked = sorted(runs, key=lambda run: run.net_cpu_ms_per_get)
-        median[client] = ranked[len(ranked) // 2]
+                by_row[label].append(run)
+    # The least CPU of the runs: on a shared machine noise (a neighbour's load, frequency
+    # changes) only ever adds CPU, so the fastest run is the best estimate of each client.
+    best = {
+        label: min(runs, key=lambda run: run.net_cpu_ms_per_get) for label, runs in by_row.items()
+    }
     out()
     out(
         f"== cpu: unlimited endpoint, {plan.cpu_identities:,} identities, latency "
         f"{1000 * args.latency:.0f} ms, concurrency {args.concurrency}, one process each; "
-        f"median of {plan.cpu_repeat} runs =="
+        f"the least CPU of {plan.cpu_repeat} interleaved runs =="
     )
     rows = []
-    for client in clients:
-        run = median[client]
+    for label, client, _ in CPU_ROWS:
+        run = best[label]
         rows.append(
             [
-                LABELS[client],
+                LABELS[client] + label.removeprefix(client),
                 f"{run.delivered:,}/{run.identities:,}",
                 f"{run.wall_s:.2f}",
                 f"{run.gets:,}",
@@ -975,7 +985,7 @@ def cpu(harness: Harness) -> None:
                 f"{run.cpu_ms_per_get:.3f}",
                 f"{run.net_cpu_ms_per_get:.3f}",
                 f"{run.rss_mib:.1f}",
-                " ".join(f"{r.net_cpu_ms_per_get:.3f}" for r in by_client[client]),
+                " ".join(f"{r.net_cpu_ms_per_get:.3f}" for r in by_row[label]),
             ]
         )
     headers = ["client", "delivered", "wall s", "gets", "CPU s", "import-only CPU s"]
@@ -985,21 +995,35 @@ def cpu(harness: Harness) -> None:
         f"  net = (CPU - CPU of a process that only runs {STARTUP_IMPORTS['asyncses']!r}, "
         f"or {STARTUP_IMPORTS['naive']!r} for aioboto3) / gets"
     )
-    all_runs = [run for runs in by_client.values() for run in runs]
+    out(
+        "  default flags start cautiously (8 req/s, doubling): the first seconds' requests go "
+        "out one by one, and a request sent alone costs more CPU than one among many (more "
+        "loop wake-ups per request, colder caches), whichever client sends it; --rate 100000 "
+        "sends as naive aioboto3 does, from the first request"
+    )
+    all_runs = [run for runs in by_row.values() for run in runs]
     _notes(out, all_runs)
     _endpoint_cpu(out, all_runs)
-    mine, naive = median["asyncses"], median["naive"]
+    naive = best["naive"]
     where = f"{plan.cpu_identities:,} ids, {1000 * args.latency:.0f} ms, c={args.concurrency}"
-    for kind, a, b in (
-        ("net of imports", mine.net_cpu_ms_per_get, naive.net_cpu_ms_per_get),
-        ("whole process", mine.cpu_ms_per_get, naive.cpu_ms_per_get),
-    ):
-        label = f"client CPU per GetEmailIdentity ({kind}) <= {CPU_RATIO:g}x naive aioboto3"
-        if not (mine.complete and naive.complete) or b <= 0:
-            harness.verdict(False, label, f"incomplete runs: {mine.summary()}; {naive.summary()}")
-            continue
-        ratio = a / b
-        harness.verdict(ratio <= CPU_RATIO, label, f"{a:.3f} / {b:.3f} ms = {ratio:.2f}x ({where})")
+    for row, how in (("asyncses", "default flags"), ("asyncses --rate 100000", "the same pace")):
+        mine = best[row]
+        for kind, a, b in (
+            ("net of imports", mine.net_cpu_ms_per_get, naive.net_cpu_ms_per_get),
+            ("whole process", mine.cpu_ms_per_get, naive.cpu_ms_per_get),
+        ):
+            label = (
+                f"client CPU per GetEmailIdentity, {how} ({kind}) <= {CPU_RATIO:g}x naive aioboto3"
+            )
+            if not (mine.complete and naive.complete) or b <= 0:
+                harness.verdict(
+                    False, label, f"incomplete runs: {mine.summary()}; {naive.summary()}"
+                )
+                continue
+            ratio = a / b
+            harness.verdict(
+                ratio <= CPU_RATIO, label, f"{a:.3f} / {b:.3f} ms = {ratio:.2f}x ({where})"
+            )
 
 
 # -- memory ------------------------------------------------------------------------------------
