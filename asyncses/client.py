@@ -236,7 +236,7 @@ class Client:
         self._accounts: list[tuple[aioboto3.Session, str | None]] = []
         self._pacers: dict[tuple[str | None, str, bool], Pacer] = {}
         self._preamble: list[UnitErrorRecord] = []  # accounts that could not be opened
-        self._in_flight = anyio.CapacityLimiter(settings.max_in_flight)
+        self._in_flight = anyio.Semaphore(settings.max_in_flight, fast_acquire=True)
         self._config = sessions.client_config(
             max_connections=settings.concurrency, read_timeout=settings.attempt_timeout
         )

@@ -155,7 +155,6 @@ async def _freeze_heap() -> None:
     seconds that the pacers then see as bunched requests. The command line owns the
     process; the library never does this."""
     await anyio.sleep(HEAP_SETTLES)
-    gc.collect()
     gc.freeze()
 
 

@@ -1,10 +1,10 @@
 """Bounded concurrency on anyio task groups and memory streams.
 
 :func:`run_pool` runs ``workers`` tasks on the items of one async source (a paginated
-listing). A feeder task reads the source and hands items over through a memory stream
-bounded by the number of workers, so work starts on the first page while later pages are
-still being fetched, a slow consumer slows the workers, the workers slow the feeder, and
-memory stays flat however many items there are. Results go to ``output`` in completion
+listing). The workers take its items in turn (a worker that finds a page used up fetches
+the next one while the others work on theirs), so work starts on the first page, a slow
+consumer slows the workers, the workers slow the listing, and memory stays flat however
+many items there are. Results go to ``output`` in completion
 order; ``output`` is closed when everything is done.
 
 :func:`run_each` runs a coroutine per job (one per account and region, say), at most
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 __all__ = ["first_error", "run_each", "run_pool"]
 
@@ -41,46 +41,66 @@ async def run_pool(
     ``output`` (closed at the end)."""
     if workers < 1:
         raise ValueError("the pool needs at least one worker")
-    items_send, items_recv = anyio.create_memory_object_stream[T](workers)
-    errors: list[BaseException] = []
+    feed = _Feed(source)
     try:
         async with output, anyio.create_task_group() as tg:
-            async with items_recv:
-                for _ in range(workers):
-                    tg.start_soon(_worker, items_recv.clone(), output.clone(), work)
-            await _feed(source, items_send, errors)
+            for _ in range(workers):
+                tg.start_soon(_worker, feed, output.clone(), work)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
-    if errors:
-        raise errors[0]
+    finally:
+        await feed.aclose()
+    if feed.error is not None:
+        raise feed.error
 
 
-async def _feed(
-    source: AsyncIterable[T], items: MemoryObjectSendStream[T], errors: list[BaseException]
-) -> None:
-    async with items:
-        try:
-            if hasattr(source, "aclose"):
-                async with aclosing(source):  # type: ignore[type-var]  # checked just above
-                    async for item in source:
-                        await items.send(item)
-            else:
-                async for item in source:
-                    await items.send(item)
-        except anyio.BrokenResourceError:
-            return  # the workers are gone: nobody wants more items
-        except Exception as exc:
-            errors.append(exc)
+class _Feed(Generic[T]):
+    """The source, shared by the workers: each takes the next item in turn (one listing
+    call at a time, items in order). A source that fails ends the feed; the error waits
+    until the items already taken are done."""
+
+    def __init__(self, source: AsyncIterable[T]) -> None:
+        self._items = aiter(source)
+        self._lock = anyio.Lock(fast_acquire=True)
+        self._done = False
+        self.error: Exception | None = None
+
+    async def next(self) -> tuple[bool, T | None]:
+        """``(True, item)``, or ``(False, None)`` once the feed has ended."""
+        async with self._lock:
+            if self._done:
+                return False, None
+            try:
+                return True, await anext(self._items)
+            except StopAsyncIteration:
+                self._done = True
+            except Exception as exc:
+                self._done = True
+                self.error = exc
+            return False, None
+
+    def stop(self) -> None:
+        """Nobody wants more items (the consumer has gone)."""
+        self._done = True
+
+    async def aclose(self) -> None:
+        closer = getattr(self._items, "aclose", None)
+        if closer is not None:
+            with anyio.CancelScope(shield=True):
+                await closer()
 
 
 async def _worker(
-    items: MemoryObjectReceiveStream[T],
+    feed: _Feed[T],
     output: MemoryObjectSendStream[R],
     work: Callable[[T], Awaitable[Iterable[R]] | AsyncGenerator[R, None]],
 ) -> None:
-    async with items, output:
-        async for item in items:
-            results = work(item)
+    async with output:
+        while True:
+            more, item = await feed.next()
+            if not more:
+                return
+            results = work(cast(T, item))
             try:
                 if isinstance(results, AsyncGenerator):
                     async with aclosing(results):
@@ -90,6 +110,7 @@ async def _worker(
                     for result in await results:
                         await output.send(result)
             except anyio.BrokenResourceError:
+                feed.stop()
                 return  # the consumer closed its end
 
 

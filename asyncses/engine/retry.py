@@ -118,7 +118,7 @@ async def call_with_retry(
     operation: str,
     key: str | None = None,
     pacer: Pacer | None = None,
-    in_flight: anyio.CapacityLimiter | None = None,
+    in_flight: anyio.Semaphore | None = None,
     stats: CallStats | None = None,
 ) -> T:
     """Run ``fn`` under ``policy``; raise the last :class:`OperationError` if it fails for good.
@@ -246,7 +246,7 @@ async def _attempt(
     operation: str,
     key: str | None,
     pacer: Pacer | None,
-    in_flight: anyio.CapacityLimiter | None,
+    in_flight: anyio.Semaphore | None,
     stats: CallStats,
     stalls: Callable[[], float] | None = None,
 ) -> T:

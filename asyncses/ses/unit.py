@@ -69,7 +69,7 @@ class Unit:
         write_pacer: Pacer | None = None,
         page_size: int = ops.MAX_PAGE_SIZE,
         stats: CallStats | None = None,
-        in_flight: anyio.CapacityLimiter | None = None,
+        in_flight: anyio.Semaphore | None = None,
     ) -> None:
         self.session = session
         self.region = region
@@ -339,7 +339,7 @@ class UnitSpec:
         pacer: Pacer,
         page_size: int,
         stats: CallStats,
-        in_flight: anyio.CapacityLimiter | None,
+        in_flight: anyio.Semaphore | None,
         write_pacer: Pacer | None = None,
     ) -> None:
         self._session = session
