@@ -142,7 +142,11 @@ class RecordStream(AsyncIterator[R], Generic[R]):
             self._start()
         assert self._recv is not None and self._state is not None
         try:
-            return in_order(await self._recv.receive())
+            try:  # a buffered record, without a yield to the event loop per record
+                record = self._recv.receive_nowait()
+            except anyio.WouldBlock:
+                record = await self._recv.receive()
+            return in_order(record)
         except anyio.get_cancelled_exc_class():
             # The consumer is being cancelled: its stream goes with it, now, not whenever
             # the garbage collector finds it.
