@@ -175,7 +175,7 @@ FULL: Final = Plan(
     cpu_identities=4000,
     cpu_repeat=7,
     memory=(2000, 20_000),
-    # 700 lookups + a list page at 20 req/s: ~36 s for one unit alone, 1,200 req/s for 60.
+    # 1,500 lookups + a list page at 20 req/s: ~75 s for one unit alone, 1,200 req/s for 60.
     # quota x 75 s per unit, as the single-unit goodput target is measured
     org=OrgPlan(accounts=20, regions=3, identities=1500, fewer=(10,)),
     apply_changes=3000,  # 150 s of writes at 20 req/s

@@ -1,7 +1,7 @@
 """Running a report over units (accounts in regions): the path of every record.
 
-For each unit, at most ``units_at_once`` at a time: open it, list its items (a feeder task),
-turn each item into records on ``concurrency`` workers, and send the records to one output
+For each unit, at most ``units_at_once`` at a time: open it, list its items while ``concurrency``
+workers take them in turn and turn each into records, and send the records to one output
 stream. A unit that cannot be opened, or that refuses its first call, gives one ``account``
 error record; a listing that stops part-way gives a ``listing`` error record after the
 records of the items it did list. Neither stops the other units. An unreachable endpoint
