@@ -5,7 +5,7 @@
     AsyncsesError
     ├── UsageError                 bad argument or configuration, found before any call
     │   ├── NoCredentialsError     no credentials anywhere in the chain
-    │   └── UnreachableError       a unit.s first call did not reach the service (a layer up)
+    │   └── UnreachableError       a unit's first call did not reach the service (a layer up)
     ├── ClientClosedError          a Client used outside its ``async with`` block
     ├── ReportError                an existing report cannot be read (corrupt line)
     ├── ReportWriteError           a report could not be written (disk full, I/O error)
