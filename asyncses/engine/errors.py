@@ -4,8 +4,7 @@
 
     AsyncsesError
     ├── UsageError                 bad argument or configuration, found before any call
-    │   ├── NoCredentialsError     no credentials anywhere in the chain
-    │   └── UnreachableError       a unit's first call did not reach the service (a layer up)
+    │   └── NoCredentialsError     no credentials anywhere in the chain
     ├── ClientClosedError          a Client used outside its ``async with`` block
     ├── ReportError                an existing report cannot be read (corrupt line)
     ├── ReportWriteError           a report could not be written (disk full, I/O error)
@@ -21,6 +20,8 @@
         └── AccessError            credentials rejected or not allowed (401/403)
 
 The engine owns this tree because it decides what is retried; it names no AWS service.
+The SES adapter adds one more :class:`UsageError`, ``UnreachableError``: a unit's first
+call did not reach the service (exported as ``asyncses.UnreachableError``).
 Lower-level errors (botocore ``ClientError``, connection errors, timeouts) are translated
 in exactly one place, :func:`asyncses.ses.errors.translate_errors`.
 """

@@ -383,6 +383,14 @@ class Pacer:
                 self._start_factor = self._climb_factor
             else:
                 self._cut_at += now - event.start  # resume where the event stopped it
+                if event.pace <= self._base:
+                    # Refused at the pace set under the quota, not on a probe above it: the
+                    # quota learned was a little high. Such a pace draws a lone 429 now and
+                    # then, too rare for one event to measure; each says the quota lies
+                    # below the pace it came at, and takes the pace down a notch.
+                    if self._pool_span > 0:
+                        self._pool_passed = min(self._pool_passed, event.pace * self._pool_span)
+                    self._base = max(self._min_rate, event.pace * self._margin)
             return
         self._cut(now, self._learn(*sample), event.pace)
 
