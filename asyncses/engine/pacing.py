@@ -27,8 +27,10 @@ How it learns (adaptive mode)
     requests that got through, times the pace, *is* the quota. Measurements that agree
     are pooled, so a low quota (a few requests a second, few samples per event) is known
     precisely after a few events. The pace is then set at ``margin`` of it. An event that
-    shows nothing refused was a false alarm and changes nothing. Leaving the start, where
-    the pace may be far above the quota, the pace first comes down to half.
+    shows nothing refused was a false alarm and changes nothing, unless it came at the pace
+    set under the quota: then the quota learned was a little high, and comes down to that
+    pace. Leaving the start, where the pace may be far above the quota, the pace first
+    comes down to half.
 
     *Rare, short probes.* After a cut the pace holds for ``hold_requests`` requests' worth
     of time (between ``min_hold`` and ``max_hold`` seconds), then grows, doubling every
