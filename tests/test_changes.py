@@ -617,6 +617,10 @@ def test_second_apply_finds_everything_already_done(
     assert len(outcomes) == 3
     assert writes(ses) == {"PutEmailIdentityDkimAttributes": 3}
     assert "3 already" in second.err
+    # summary counts an outcomes file by status
+    summary = cli("summary", str(tmp_path / "second.ndjson"), "--format", "json")
+    assert summary.code == 0, summary.err
+    assert json.loads(summary.out)["counts"]["status"] == {"already": 3}
 
 
 def test_dry_run_reports_and_changes_nothing(
@@ -1031,6 +1035,11 @@ REFUSALS: dict[str, tuple[Callable[[], list[dict[str, Any] | bytes]], tuple[str,
         "0 destructive",
     ),
     "--resume without -o": (lambda: _plan_of(_tag_change()), ("--resume",), "--resume needs -o"),
+    "a plan cut short": (
+        lambda: [header([_tag_change(), _tag_change("owner")]), _tag_change()],
+        (),
+        "the header says 2 changes, the file holds 1",
+    ),
 }
 
 
@@ -1053,6 +1062,44 @@ def test_bad_plans_are_refused_before_any_request(
     assert says in result.err
     assert not out.exists()
     assert writes(ses) == {}
+
+
+def test_resume_refuses_another_plans_outcomes(cli: Cli, ses: LocalSES, tmp_path: Path) -> None:
+    """--resume -o OUTCOMES of another plan: exit 2, the outcomes file untouched, nothing
+    sent (it would skip changes it never made and append to another plan's record)."""
+    ses.set_identity(REGION, "a.example.com")
+    first = write_plan(tmp_path / "team.plan", _plan_of(_tag_change("team")))
+    out = tmp_path / "out.ndjson"
+    result, outcomes = apply(cli, first, ses.url, out)
+    assert result.code == 0, result.err
+    assert [o["status"] for o in outcomes if o["type"] == "outcome"] == ["applied"]
+    before = out.read_bytes()
+    other = write_plan(tmp_path / "owner.plan", _plan_of(_tag_change("owner")))
+    with FaultProxy(ses.url) as proxy:
+        result = cli("apply", str(other), "--endpoint-url", proxy.url, "-o", str(out), "--resume")
+        assert proxy.stats.requests == 0
+    assert result.code == 2
+    assert "not in" in result.err and result.err.count("\n") == 1, result.err
+    assert out.read_bytes() == before
+    # The same plan resumes fine: its change is done already.
+    result, _ = apply(cli, first, ses.url, out, "--resume")
+    assert result.code == 0, result.err
+    assert "1 done before" in result.err
+
+
+def test_apply_goes_to_the_regions_of_its_changes(
+    cli: Cli, ses: LocalSES, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --region and no AWS_REGION: the plan's changes say where they go."""
+    ses.set_identity(REGION, "a.example.com")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    plan = write_plan(tmp_path / "team.plan", _plan_of(_tag_change("team")))
+    result, outcomes = apply(cli, plan, ses.url, tmp_path / "out.ndjson")
+    assert result.code == 0, result.err
+    assert [(o["region"], o["status"]) for o in outcomes if o["type"] == "outcome"] == [
+        (REGION, "applied")
+    ]
 
 
 def test_the_refused_plans_base_change_is_accepted(

@@ -184,6 +184,12 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
         changes.append(change)
     if header is None:
         raise UsageError(f"{path}: not a plan (no plan header line)")
+    promised = header.get("changes")
+    if isinstance(promised, int) and promised != len(changes):
+        raise UsageError(
+            f"{path}: the header says {promised} changes, the file holds {len(changes)}: cut "
+            f'short? (if you removed changes on purpose, set "changes" to {len(changes)})'
+        )
     return Plan(header, changes)
 
 

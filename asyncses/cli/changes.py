@@ -100,6 +100,14 @@ async def apply_command(args: argparse.Namespace) -> int:
     if args.resume and args.output == "-":
         raise UsageError("--resume needs -o OUTCOMES (it skips the changes done there)")
     done = await anyio.to_thread.run_sync(_done, args.output) if args.resume else set()
+    foreign = done - {change["id"] for change in loaded.changes}
+    if foreign:
+        raise UsageError(
+            f"{args.output} holds outcomes of {len(foreign)} changes that are not in "
+            f"{args.plan} (another plan's outcomes?): --resume continues the same plan"
+        )
+    if not args.region:  # the plan's changes say where they go
+        args.region = [sorted({change["region"] for change in loaded.changes})]
     settings = settings_from(args).replace(include_account=True)
     counts: dict[str, int] = {}
     interrupted: signal.Signals | None = None

@@ -83,6 +83,8 @@ class Summary:
                 self._count("LastUpdateTime.month", updated[:7])
         elif kind == "contact":
             self._count("contacts per list", str(record.get("ContactListName")))
+        elif kind == "outcome":  # an apply's outcomes file
+            self._count("status", str(record.get("status")))
         if kind == "import_job":
             for name in ("ProcessedRecordsCount", "FailedRecordsCount"):
                 value = record.get(name)
