@@ -338,6 +338,24 @@ def test_diff_of_two_runs_that_saw_the_same_is_silent(
     assert (result.code, result.out) == (0, "")
 
 
+def test_diff_of_different_kinds_of_run_warns(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+    """A full report against a --list-only one: every looked-up field shows as a change, and
+    one warning says why; two runs of one kind give no warning."""
+    ses.seed_identities(REGION, 4)
+    _audit(ses, cli, tmp_path / "full.ndjson")
+    listed = cli(
+        "identities", "--list-only", "--region", REGION, "--endpoint-url", ses.url,
+        "-o", str(tmp_path / "list.ndjson"), *FAST, "--no-progress",
+    )  # fmt: skip
+    assert listed.code == 0, listed.err
+    result = cli("diff", str(tmp_path / "full.ndjson"), str(tmp_path / "list.ndjson"))
+    assert result.code == 1
+    warnings = [line for line in result.err.splitlines() if "different kinds of run" in line]
+    assert len(warnings) == 1 and "list_only=True" in warnings[0], result.err
+    same = cli("diff", str(tmp_path / "list.ndjson"), str(tmp_path / "list.ndjson"))
+    assert (same.code, same.err) == (0, "")
+
+
 def test_diff_added_removed_changed_exits_1(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
     """Changes between two audits are found by (type, region, name); exit 1 says so."""
     _clean(ses, REGION, "stays.example.com")

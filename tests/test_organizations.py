@@ -90,10 +90,11 @@ def audit(
     ses: LocalSES,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str],
 ) -> Audit:
     """Run ``asyncses COMMAND ARGS`` in this process against the endpoint (STS and
-    Organizations through ``AWS_ENDPOINT_URL``); ``endpoint`` replaces the SES endpoint."""
+    Organizations through ``AWS_ENDPOINT_URL``); ``endpoint`` replaces the SES endpoint.
+    Its stderr is captured at the file descriptor, so ``--jobs`` children's lines count."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", ses.url)
     count = 0
 
@@ -101,9 +102,9 @@ def audit(
         nonlocal count
         count += 1
         out = tmp_path / f"report-{count}.ndjson"
-        capsys.readouterr()
+        capfd.readouterr()
         code = main([command, *args, *FAST, "--endpoint-url", endpoint or ses.url, "-o", str(out)])
-        err = capsys.readouterr().err
+        err = capfd.readouterr().err
         return Run(code, read_lines(out) if out.exists() else [], err)
 
     return run
@@ -507,6 +508,9 @@ def test_jobs_give_the_same_records_and_leave_no_process(ses: LocalSES, audit: A
     assert len(two.of_type("account")) == 1
     assert len(during - before) == 2  # two children were running...
     assert child_processes() <= before  # ...and none is left
+    # One summary line, the parent's: the children say nothing on stderr of their own.
+    summaries = [line for line in two.err.splitlines() if " records, " in line]
+    assert len(summaries) == 1, two.err
     # The children assumed the roles themselves: more AssumeRole calls than one process.
     role = org.role_arn(org.member_accounts[0])
     assert ses.assume_role_calls[role] > calls_one[role]
@@ -703,7 +707,7 @@ async def test_library_client_with_org_role(ses: LocalSES, monkeypatch: pytest.M
 
 
 def test_apply_across_an_organization_with_a_denied_role(
-    ses: LocalSES, audit: Audit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ses: LocalSES, audit: Audit, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A plan for the reachable accounts applies with --org-role while another member's role
     is denied (that account has no change here: no record of it in the outcomes); a change
@@ -723,7 +727,7 @@ def test_apply_across_an_organization_with_a_denied_role(
     code = main(
         ["apply", str(plan), "--org-role", ROLE, "--endpoint-url", ses.url, "-o", str(outcomes)]
     )
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert code == 0, err
     records = [r for r in read_lines(outcomes) if r["type"] not in ("run", "run_end")]
     assert {r["type"] for r in records} == {"outcome"}
@@ -745,7 +749,7 @@ def test_apply_across_an_organization_with_a_denied_role(
     assert main(["plan", "tag", "team=mail", "--from", str(elsewhere), "-o", str(bad)]) == 0
     requests = sum(ses.operation_calls.values())
     code = main(["apply", str(bad), "--org-role", ROLE, "--endpoint-url", ses.url])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert code == 2
     assert f"account {denied}, which could not be reached: AssumeRole" in err
     assert sum(ses.operation_calls.values()) == requests  # no SES call

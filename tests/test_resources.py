@@ -915,7 +915,7 @@ def test_demo_prints_account_configuration_sets_and_a_dry_run(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "account.ndjson: 1 records, 0 errors" in out
+    assert "account.ndjson: 1 record, 0 errors" in out
     assert "configuration-sets.ndjson: 8 records, 0 errors" in out
     account = read_ndjson(tmp_path / "account.ndjson")
     assert account[0]["findings"] == ["SANDBOX", "QUOTA_NEARLY_USED"]

@@ -177,7 +177,7 @@ class _Run:
         audit = self.audit
         audit.validate()
         async with Client(audit.settings) as client:
-            for first, second in client.duplicates:
+            for first, second in () if audit.quiet else client.duplicates:
                 sys.stderr.write(
                     f"asyncses: warning: profiles {first!r} and {second!r} are the same "
                     f"account; audited once\n"
@@ -282,6 +282,8 @@ class _Run:
     def _summary_line(
         self, output: ReportOutput, client: Client, *, interrupted: bool = False
     ) -> None:
+        if self.audit.quiet:
+            return
         stats = client.stats
         elapsed = time.monotonic() - self.started
         line = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -36,6 +38,13 @@ def summary(args: argparse.Namespace) -> int:
     return exits.OK
 
 
+def _kind_of(header: Mapping[str, Any]) -> str:
+    """A report's record type and options, as its run header line gives them."""
+    options = header.get("options") or {}
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(options.items())) if options else ""
+    return f"{header.get('record_type')}" + (f" {shown}" if shown else "")
+
+
 def diff(args: argparse.Namespace) -> int:
     """``asyncses diff OLD NEW``: exit 0 if nothing changed, 1 if something did."""
     old_paths = [args.old, *args.more_old]
@@ -53,6 +62,13 @@ def diff(args: argparse.Namespace) -> int:
 
     warnings: list[str] = []
     changes = list(diff_records(records(old_paths), records(new_paths), warnings=warnings))
+    kinds = {_kind_of(reader.header) for reader in readers if reader.header is not None}
+    if len(kinds) > 1:
+        warnings.append(
+            "the reports come from different kinds of run ("
+            + "; ".join(sorted(kinds))
+            + "): what one kind does not fetch shows as a change"
+        )
     for reader in readers:
         if reader.torn:
             warnings.append(f"{reader.name}: the last line is cut short (ignored)")

@@ -66,7 +66,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                     result = await write_ndjson(records, path)
                     summary = summarize(read_report(path))
                     out.write(render_summary(summary, "text", title=name))
-                    out.write(f"({result.records} records written)\n")
+                    out.write(f"({_count(result.records, 'record')} written)\n")
                     if name == "identities.ndjson":
                         _need_a_look(path, out)
                     out.write("\n")
@@ -113,3 +113,7 @@ def _need_a_look(path: Path, out: TextIO, limit: int = 8) -> None:
                 out.write("Identities that need a look:\n")
             out.write(f"  {record['IdentityName']:<40} {', '.join(record['findings'])}\n")
             shown += 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

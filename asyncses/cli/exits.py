@@ -31,7 +31,7 @@ from ..engine.errors import (
 )
 from ..engine.pool import first_error
 
-__all__ = ["EXIT_CODES_HELP", "answer", "fail"]
+__all__ = ["EXIT_CODES", "EXIT_CODES_HELP", "answer", "fail"]
 
 OK: Final = 0
 ERRORS: Final = 1
@@ -48,6 +48,47 @@ EXIT_CODES_HELP: Final = """exit codes:
   3    the report could not be written (the previous one is untouched)
   130  interrupted (143: SIGTERM); the report is untouched, --resume finishes the run
   141  standard output was closed early"""
+
+_USAGE_LINE = "  2    usage or configuration error (nothing was written)"
+_PIPE_LINE = "  141  standard output was closed early"
+
+#: The exit codes of the commands that are not audits, as their ``--help`` ends.
+EXIT_CODES: Final = {
+    "summary": f"""exit codes:
+  0    done
+  2    a report cannot be read (missing, not NDJSON)
+{_PIPE_LINE}""",
+    "diff": f"""exit codes:
+  0    nothing changed
+  1    something changed (as diff(1))
+  2    a report cannot be read (missing, not NDJSON)
+{_PIPE_LINE}""",
+    "plan": f"""exit codes:
+  0    the plan is written (it may hold no change)
+{_USAGE_LINE}
+  3    the plan could not be written""",
+    "apply": f"""exit codes:
+  0    every change applied, already done, or would apply (--dry-run)
+  1    a change failed or drifted, or its account or region could not be reached
+  2    usage or configuration error, or a plan that does not check out: nothing sent
+  3    the outcomes could not be written
+  130  interrupted (143: SIGTERM); --resume -o OUTCOMES goes on
+{_PIPE_LINE}""",
+    "create-pool": f"""exit codes:
+  0    created; the pool is printed as one JSON line
+  1    a pool of that name exists already
+{_USAGE_LINE}
+{_PIPE_LINE}""",
+    "daily-report": f"""exit codes:
+  0    done, every record fetched; the reports and the Markdown are in place
+  1    error records or --fail-on findings (the reports are in place all the same)
+{_USAGE_LINE}
+  3    a file could not be written (the folder is as it was)
+  130  interrupted (143: SIGTERM); the folder is as it was""",
+    "demo": f"""exit codes:
+  0    done
+{_USAGE_LINE}""",
+}
 
 
 def fail(message: str, code: int = USAGE) -> int:

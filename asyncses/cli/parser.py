@@ -17,7 +17,7 @@ from ..changes.actions import ACTIONS
 from ..reports.findings import FINDINGS
 from ..ses import operations as ops
 from ..settings import MAX_CONCURRENCY, Settings
-from .exits import EXIT_CODES_HELP, USAGE
+from .exits import EXIT_CODES, EXIT_CODES_HELP, USAGE
 from .logs import LOG_LEVELS
 
 __all__ = [
@@ -317,7 +317,7 @@ def _command(
         name,
         help=summary,
         description=textwrap.fill(description, 88),
-        epilog=f"{epilog}\n\n{EXIT_CODES_HELP}",
+        epilog=f"{epilog}\n\n{EXIT_CODES.get(name, EXIT_CODES_HELP)}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
@@ -617,11 +617,17 @@ def build_parser() -> Parser:
         "demo",
         "audit an embedded local SES endpoint and summarize it",
         "Starts a local SES v2 endpoint (moto, extended; needs the [demo] extra), seeds it, "
-        "audits identities, pools and import jobs, and prints the summaries. No AWS "
-        "account is used.",
+        "audits identities, the account, configuration sets, pools and import jobs, prints "
+        "the summaries, and ends with a dry run of a plan. No AWS account is used.",
         ["asyncses demo", "asyncses demo --identities 3000 --output-dir reports/"],
     )
-    p.add_argument("--identities", type=whole("identities", 1, 100_000), default=300)
+    p.add_argument(
+        "--identities",
+        type=whole("identities", 1, 100_000),
+        default=300,
+        metavar="N",
+        help="identities to seed (default 300)",
+    )
     p.add_argument("--output-dir", metavar="DIR", help="keep the reports in DIR")
     _add_log_options(p)
     return parser

@@ -233,7 +233,11 @@ def _markdown(summary: Summary, title: str) -> str:
     if not summary.records:
         lines += ["The report holds no records.", ""]
     else:
-        lines += [f"**{summary.records}** records, **{summary.errors}** errors", ""]
+        lines += [
+            f"**{summary.records}** {_noun(summary.records, 'record')}, "
+            f"**{summary.errors}** {_noun(summary.errors, 'error')}",
+            "",
+        ]
     lines += [f"> warning: {warning}" for warning in summary.warnings]
     if summary.warnings:
         lines.append("")
@@ -266,7 +270,10 @@ def _text(summary: Summary, title: str) -> str:
     if not summary.records:
         console.print(f"{title}: the report holds no records")
     else:
-        console.print(f"{title}: {summary.records} records, {summary.errors} errors")
+        console.print(
+            f"{title}: {summary.records} {_noun(summary.records, 'record')}, "
+            f"{summary.errors} {_noun(summary.errors, 'error')}"
+        )
     for warning in summary.warnings:
         console.print(f"warning: {warning}")
     if not summary.records:
@@ -283,3 +290,7 @@ def _text(summary: Summary, title: str) -> str:
         table.add_section()
     console.print(table)
     return buffer.getvalue()
+
+
+def _noun(n: int, noun: str) -> str:
+    return noun if n == 1 else f"{noun}s"
