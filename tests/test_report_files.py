@@ -322,6 +322,24 @@ def test_resume_continues_a_killed_runs_partial_file(
     assert "3 kept from the resumed report" in result.err
 
 
+def test_a_fresh_run_over_a_partial_file_says_it_replaces_it(
+    ses: LocalSES, tmp_path: Path, cli: Cli
+) -> None:
+    """Without --resume, an interrupted run's partial file is replaced, and a warning says
+    so (and that --resume would have continued it); a run with no partial file is silent."""
+    report = finished_report(ses, tmp_path, cli)
+    lines = report.read_bytes().splitlines(keepends=True)
+    partial_of(report).write_bytes(b"".join(lines[:3]))
+    result = cli(*identities(ses, report))
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "--resume" in warnings[0], result.err
+    assert partial_of(report).name in warnings[0]
+    assert not partial_of(report).exists()
+    again = cli(*identities(ses, report))
+    assert again.code == 0 and "warning" not in again.err, again.err
+
+
 def test_resume_keeps_a_last_record_that_lacks_only_its_newline(
     ses: LocalSES, tmp_path: Path, cli: Cli
 ) -> None:

@@ -190,6 +190,11 @@ class _Run:
                 )
                 self.hits = plan.hits
             output = ReportOutput(audit.output, header, plan=plan)
+            if plan is None and not output.direct and output.partial.exists():
+                sys.stderr.write(
+                    f"asyncses: warning: {output.partial.name} holds an interrupted run's "
+                    "records; this run starts afresh and replaces it (--resume continues it)\n"
+                )
             await output.open()
             progress = Progress.create(
                 enabled=audit.progress, stats=client.stats, label=audit.record_type
