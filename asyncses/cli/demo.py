@@ -87,8 +87,9 @@ async def run_demo(args: argparse.Namespace) -> int:
                     f"Plan enable-dkim-signing --where DKIM_SIGNING_DISABLED: {len(changes)} "
                     f"changes; dry run: "
                     + (", ".join(f"{n} {status}" for status, n in counts.items()) or "none")
-                    + ". Apply it with: asyncses plan ... -o dkim.plan; asyncses apply "
-                    "dkim.plan\n\n"
+                    + ".\nOn your own account: asyncses identities -o identities.ndjson; "
+                    "asyncses plan enable-dkim-signing --from identities.ndjson --where "
+                    "DKIM_SIGNING_DISABLED -o dkim.plan; asyncses apply dkim.plan --dry-run\n\n"
                 )
                 stats = client.stats
             out.write(
