@@ -137,9 +137,12 @@ async def _aioboto3(
             report.record(None, None, error_of(exc, "ListEmailIdentities"))
             return
         semaphore = asyncio.Semaphore(concurrency)
+        pace = _Pace(PACE) if PACE else None
 
         async def describe(info: Info) -> None:
             async with semaphore:
+                if pace is not None:
+                    await pace.slot()
                 try:
                     body = await client.get_email_identity(EmailIdentity=info["IdentityName"])
                 except Exception as exc:  # recorded, as asyncses records a failed lookup
@@ -148,6 +151,29 @@ async def _aioboto3(
                     report.record(info, dict(body), None)
 
         await asyncio.gather(*(describe(info) for info in infos))
+
+
+#: ``--rate R``: the aioboto3 baselines send their lookups at most R a second (the simplest
+#: pacer: one lock, a sleep until the next slot), to measure what pacing itself costs a
+#: client's CPU beside asyncses at the same fixed rate. ``None``: as fast as they go.
+PACE: float | None = None
+
+
+class _Pace:
+    """Slots ``1 / rate`` apart, one caller at a time."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def slot(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._next - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next = max(self._next, loop.time() - self._interval) + self._interval
 
 
 def naive(endpoint_url: str, region: str, concurrency: int, report: Report) -> None:
@@ -359,6 +385,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("-o", "--output", required=True, help="NDJSON report")
     parser.add_argument("--plan", help="an asyncses plan (apply-adaptive)")
+    parser.add_argument(
+        "--rate", type=float, help="naive/adaptive: send lookups at most R a second (a pacer)"
+    )
     args = parser.parse_args(argv)
     if (args.name in APPLY_BASELINES) != (args.plan is not None):
         parser.error("--plan goes with apply-adaptive, and only with it")
@@ -367,7 +396,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one baseline; return 0 if every lookup (or change) succeeded, else 1."""
+    global PACE
     args = _parse_args(argv)
+    PACE = args.rate
     if args.name in APPLY_BASELINES:
         changes = read_changes(args.plan)
         with open(args.output, "w", encoding="utf-8") as handle:

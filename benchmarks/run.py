@@ -935,6 +935,11 @@ def follow(harness: Harness) -> None:
 # -- cpu ---------------------------------------------------------------------------------------
 
 
+#: The fixed rate of the cpu benchmark's paced rows, requests/s: well under what the
+#: unlimited endpoint serves at concurrency 32 (~1,500/s), so the pacer, not the latency,
+#: sets the pace.
+CPU_PACED: Final = "300"
+
 #: The cpu benchmark's rows: label, client, extra arguments. The second asyncses row paces at
 #: a rate no endpoint here reaches, so it runs unpaced from the first request, as naive
 #: aioboto3 does: the same work at the same pace, without the cautious start.
@@ -942,6 +947,9 @@ CPU_ROWS: Final = (
     ("asyncses", "asyncses", ()),
     ("asyncses --rate 100000", "asyncses", ("--rate", "100000")),
     ("naive", "naive", ()),
+    # Pacing itself costs CPU, whoever paces: both at one fixed rate, side by side.
+    (f"asyncses --rate {CPU_PACED}", "asyncses", ("--rate", CPU_PACED)),
+    (f"naive --rate {CPU_PACED}", "naive", ("--rate", CPU_PACED)),
 )
 
 
@@ -956,7 +964,7 @@ def cpu(harness: Harness) -> None:
             harness.startup_cpu(client)
         for _ in range(plan.cpu_repeat):  # interleaved, so drift hits every row alike
             for label, client, extra in CPU_ROWS:
-                flags = [*concurrency, *extra] if client == "asyncses" else []
+                flags = [*concurrency, *extra] if client == "asyncses" else list(extra)
                 run = harness.run("cpu", client, endpoint, flags)
                 run.startup_cpu_s = harness.startup_cpu(client)
                 by_row[label].append(run)
@@ -972,11 +980,17 @@ def cpu(harness: Harness) -> None:
         f"{plan.cpu_repeat} interleaved rounds, each row once a round =="
     )
     naive_runs = by_row["naive"]
+    paced = f"--rate {CPU_PACED}"
+
+    def baseline(label: str) -> list[Run]:
+        """Naive aioboto3 as it runs beside ``label``: paced rows beside the paced naive."""
+        return by_row[f"naive {paced}"] if label.endswith(paced) else naive_runs
+
     rows = []
     for label, client, _ in CPU_ROWS:
         run = typical[label]
         runs = by_row[label]
-        ratios = _paired_ratios(runs, naive_runs)
+        ratios = _paired_ratios(runs, baseline(label))
         rows.append(
             [
                 LABELS[client] + label.removeprefix(client),
@@ -999,7 +1013,8 @@ def cpu(harness: Harness) -> None:
         f"  net = (CPU - CPU of a process that only runs {STARTUP_IMPORTS['asyncses']!r}, "
         f"or {STARTUP_IMPORTS['naive']!r} for aioboto3) / GetEmailIdentity calls; the median "
         "row's CPU, wall and RSS are shown; x naive = the median over rounds of this row's "
-        "net CPU / naive's in the same round"
+        f"net CPU / naive's in the same round (the {paced} rows: / naive's at {paced}, which "
+        "paces with one lock and a sleep until the next slot)"
     )
     out(
         "  default flags start cautiously (8 req/s, doubling): the first seconds' requests go "
@@ -1007,6 +1022,15 @@ def cpu(harness: Harness) -> None:
         "loop wake-ups per request, colder caches), whichever client sends it; --rate 100000 "
         "sends as naive aioboto3 does, from the first request"
     )
+    asyncses_paced = by_row[f"asyncses {paced}"]
+    if all(run.complete for run in [*asyncses_paced, *baseline(paced)]):
+        ratio = statistics.median(_paired_ratios(asyncses_paced, baseline(paced)))
+        unpaced = statistics.median(_paired_ratios(by_row[f"naive {paced}"], naive_runs))
+        out(
+            f"  pacing itself: naive aioboto3 at {paced} takes {unpaced:.2f}x the CPU per "
+            f"lookup of naive unpaced; asyncses at {paced} takes {ratio:.2f}x naive's at the "
+            "same rate"
+        )
     all_runs = [run for runs in by_row.values() for run in runs]
     _notes(out, all_runs)
     _endpoint_cpu(out, all_runs)
