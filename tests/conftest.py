@@ -1,17 +1,22 @@
-"""Shared fixtures: the embedded SES endpoint, a clean AWS environment, the CLI runner."""
+"""Shared fixtures: the embedded SES endpoint, a clean AWS environment, the CLI runner, a
+plain boto3 client to read items back."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Iterator
+from typing import Any
 
+import boto3  # type: ignore[import-untyped]  # no boto3 stubs in the test extra
 import pytest
 import structlog
+from botocore.config import Config
 
+from asyncses.cli import main
 from asyncses.local import LocalSES
 
-from .helpers import REGION
+from .helpers import REGION, Cli, Result
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +58,30 @@ def reset_logging() -> Iterator[None]:
     logger.setLevel(level)
     logger.propagate = propagate
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def sesv2(ses: LocalSES) -> Any:
+    """A plain boto3 SES v2 client of the local endpoint, to read items back (retries off)."""
+    return boto3.client(
+        "sesv2",
+        endpoint_url=ses.url,
+        region_name=REGION,
+        config=Config(retries={"total_max_attempts": 1}),
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -18,6 +22,20 @@ REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parent.parent
 #: Record types of the lines that describe a run rather than an item (skipped by readers).
 META_TYPES = ("run", "run_end")
+DAILY_REPORT = ROOT / "scripts" / "daily-report"
+
+
+@dataclass
+class Result:
+    """What a command run in this process gave: its exit code, stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+#: The ``cli`` fixture: ``cli("identities", "--region", ...)`` runs ``asyncses ARGS``.
+Cli = Callable[..., Result]
 
 
 def run_cli(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -59,3 +77,14 @@ def no_problems(records: Iterable[T | ProblemRecord]) -> list[T]:
         assert kind not in ("account", "listing"), record
         found.append(cast(T, record))
     return found
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script without a ``.py`` suffix (``scripts/daily-report``) loaded as module ``name``,
+    so that its ``main`` runs in this process."""
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module

@@ -16,7 +16,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,11 +26,10 @@ from botocore.config import Config
 
 import asyncses
 from asyncses.changes.actions import change_id
-from asyncses.cli import main
 from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, ROOT, no_problems, read_lines, read_ndjson
+from .helpers import REGION, ROOT, Cli, Result, no_problems, read_lines, read_ndjson
 
 AUDIT = ("--rate", "1000", "--no-progress")  # no cautious start against the local endpoint
 FAST = ("--rate", "1000")
@@ -55,49 +53,12 @@ RESTRICTED = json.dumps(
 )
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
 @pytest.fixture(autouse=True)
 def sts_at_the_endpoint(
     aws_env: None, ses_server: LocalSES, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """apply looks the account up through STS: the local endpoint answers it (never a proxy)."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", ses_server.url)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
-
-
-@pytest.fixture
-def sesv2(ses: LocalSES) -> Any:
-    """A plain boto3 SES v2 client of the local endpoint, to read items back (retries off)."""
-    return boto3.client(
-        "sesv2",
-        endpoint_url=ses.url,
-        region_name=REGION,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ are signalled, killed or given resource limits are child processes, watched thro
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import resource
@@ -16,8 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,42 +23,28 @@ import orjson
 import pytest
 
 from asyncses import FINDINGS
-from asyncses.cli import main
 from asyncses.local import DEFAULT_ACCOUNT, LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, ROOT, parse_ndjson, read_lines, read_ndjson, run_cli
+from .helpers import (
+    DAILY_REPORT,
+    REGION,
+    ROOT,
+    Cli,
+    Result,
+    load_script,
+    parse_ndjson,
+    read_lines,
+    read_ndjson,
+    run_cli,
+)
 
 EU = "eu-west-1"
 OTHER_ACCOUNT = "210987654321"
-SCRIPT = ROOT / "scripts" / "daily-report"
 FAST = ("--rate", "1000")  # no cautious start against the local endpoint
 PUBLIC = json.dumps(
     {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ses:SendEmail"}]}
 )
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 def _clean(ses: LocalSES, region: str, name: str, **fields: Any) -> None:
@@ -106,7 +89,7 @@ def _write(path: Path, records: Iterable[dict[str, Any]], *, run_lines: bool = T
     return path
 
 
-def _audit(ses: LocalSES, cli: Run, report: Path, *regions: str) -> list[dict[str, Any]]:
+def _audit(ses: LocalSES, cli: Cli, report: Path, *regions: str) -> list[dict[str, Any]]:
     region_list = ",".join(regions or (REGION,))
     args = ["identities", "--region", region_list, "--endpoint-url", ses.url, "-o", str(report)]
     result = cli(*args, *FAST, "--no-progress")
@@ -117,7 +100,7 @@ def _audit(ses: LocalSES, cli: Run, report: Path, *regions: str) -> list[dict[st
 # -- summary -------------------------------------------------------------------------------
 
 
-def test_summary_json_counts_several_reports(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_summary_json_counts_several_reports(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """summary of two reports counts both, per type, region, status and finding."""
     ses.seed_identities(REGION, 30, prefix="use")
     ses.seed_identities(EU, 12, prefix="euw", seed=7)
@@ -146,7 +129,7 @@ def test_summary_json_counts_several_reports(ses: LocalSES, tmp_path: Path, cli:
     assert summary["warnings"] == []
 
 
-def test_summary_reads_standard_input(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_summary_reads_standard_input(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """``summary -`` reads the report from standard input, as a pipeline would give it."""
     ses.seed_identities(REGION, 9)
     report = tmp_path / "report.ndjson"
@@ -167,7 +150,7 @@ def test_summary_reads_standard_input(ses: LocalSES, tmp_path: Path, cli: Run) -
         ("json", '"records":0'),
     ],
 )
-def test_summary_of_an_empty_report_says_so(tmp_path: Path, cli: Run, fmt: str, says: str) -> None:
+def test_summary_of_an_empty_report_says_so(tmp_path: Path, cli: Cli, fmt: str, says: str) -> None:
     """An empty report is summarized as empty, in every format, without failing."""
     empty = tmp_path / "empty.ndjson"
     empty.write_bytes(b"")
@@ -180,7 +163,7 @@ def test_summary_of_an_empty_report_says_so(tmp_path: Path, cli: Run, fmt: str, 
             assert counts[name] == {}
 
 
-def test_summary_counts_duplicates_once_and_warns(tmp_path: Path, cli: Run) -> None:
+def test_summary_counts_duplicates_once_and_warns(tmp_path: Path, cli: Cli) -> None:
     """An item in two reports (or twice in one) counts once, at its last record, with a warning."""
     old = _write(
         tmp_path / "old.ndjson",
@@ -200,7 +183,7 @@ def test_summary_counts_duplicates_once_and_warns(tmp_path: Path, cli: Run) -> N
     assert result.err == f"asyncses: warning: {warning}\n"
 
 
-def test_summary_of_the_same_report_twice(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_summary_of_the_same_report_twice(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """Naming one report twice counts each item once."""
     ses.seed_identities(REGION, 5)
     report = tmp_path / "report.ndjson"
@@ -210,7 +193,7 @@ def test_summary_of_the_same_report_twice(ses: LocalSES, tmp_path: Path, cli: Ru
     assert "5 items have more than one record" in result.err
 
 
-def test_summary_text_is_a_plain_table(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_summary_text_is_a_plain_table(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """The text format is a table for people, with no colour codes off a terminal."""
     _clean(ses, REGION, "a.example.com", policies={"open": PUBLIC})
     _clean(ses, REGION, "b.example.com", sending_enabled=False)
@@ -226,7 +209,7 @@ def test_summary_text_is_a_plain_table(ses: LocalSES, tmp_path: Path, cli: Run) 
     assert "findings PUBLIC_POLICY 1" in rows or "PUBLIC_POLICY 1" in rows
 
 
-def test_summary_markdown_explains_each_finding(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_summary_markdown_explains_each_finding(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """Markdown has a row per finding with why it matters and how to fix it, then the counts."""
     _clean(ses, REGION, "public.example.com", policies={"open": PUBLIC})
     _clean(ses, REGION, "off.example.com", sending_enabled=False, dkim_signing_enabled=False)
@@ -251,7 +234,7 @@ def test_summary_markdown_explains_each_finding(ses: LocalSES, tmp_path: Path, c
     assert "| us-east-1 | 2 |" in lines and "| eu-west-1 | 1 |" in lines
 
 
-def test_summary_shows_list_values_as_comma_lists(tmp_path: Path, cli: Run) -> None:
+def test_summary_shows_list_values_as_comma_lists(tmp_path: Path, cli: Cli) -> None:
     """A counted field holding a list shows as one comma list (an empty one as "(none)")."""
     report = _write(
         tmp_path / "report.ndjson",
@@ -272,7 +255,7 @@ def test_summary_shows_list_values_as_comma_lists(tmp_path: Path, cli: Run) -> N
     assert counts["ScalingMode"] == {"STANDARD, MANAGED": 1, "(none)": 1}
 
 
-def test_summary_counts_error_records(tmp_path: Path, cli: Run) -> None:
+def test_summary_counts_error_records(tmp_path: Path, cli: Cli) -> None:
     """Error records count as records and by error code."""
     error = {
         "code": "AccessDenied",
@@ -289,7 +272,7 @@ def test_summary_counts_error_records(tmp_path: Path, cli: Run) -> None:
     assert summary["counts"]["error.code"] == {"AccessDenied": 1}
 
 
-def test_summary_of_a_corrupt_report_names_the_line(tmp_path: Path, cli: Run) -> None:
+def test_summary_of_a_corrupt_report_names_the_line(tmp_path: Path, cli: Cli) -> None:
     """A line in the middle that is not JSON is an error naming file and line (exit 2)."""
     report = _write(tmp_path / "report.ndjson", [_identity("a.example.com")])
     lines = report.read_bytes().splitlines(keepends=True)
@@ -300,7 +283,7 @@ def test_summary_of_a_corrupt_report_names_the_line(tmp_path: Path, cli: Run) ->
     assert result.out == ""
 
 
-def test_summary_of_a_missing_report_is_a_one_line_error(tmp_path: Path, cli: Run) -> None:
+def test_summary_of_a_missing_report_is_a_one_line_error(tmp_path: Path, cli: Cli) -> None:
     """A report that does not exist exits 2 with one line naming it."""
     result = cli("summary", str(tmp_path / "nope.ndjson"))
     assert result.code == 2
@@ -315,7 +298,7 @@ def _changes(text: str) -> list[dict[str, Any]]:
     return sorted(parse_ndjson(text), key=lambda c: (c["change"], c["region"], c["key"]))
 
 
-def test_diff_of_a_report_with_itself_is_silent(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_diff_of_a_report_with_itself_is_silent(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """``diff R R`` prints nothing at all and exits 0."""
     ses.seed_identities(REGION, 12)
     report = tmp_path / "report.ndjson"
@@ -327,7 +310,7 @@ def test_diff_of_a_report_with_itself_is_silent(ses: LocalSES, tmp_path: Path, c
 
 
 def test_diff_of_two_runs_that_saw_the_same_is_silent(
-    ses: LocalSES, tmp_path: Path, cli: Run
+    ses: LocalSES, tmp_path: Path, cli: Cli
 ) -> None:
     """Two audits of an unchanged account differ in their run lines only: nothing changed."""
     ses.seed_identities(REGION, 6)
@@ -338,7 +321,7 @@ def test_diff_of_two_runs_that_saw_the_same_is_silent(
     assert (result.code, result.out) == (0, "")
 
 
-def test_diff_of_different_kinds_of_run_warns(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_diff_of_different_kinds_of_run_warns(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """A full report against a --list-only one: every looked-up field shows as a change, and
     one warning says why; two runs of one kind give no warning."""
     ses.seed_identities(REGION, 4)
@@ -356,7 +339,7 @@ def test_diff_of_different_kinds_of_run_warns(ses: LocalSES, tmp_path: Path, cli
     assert (same.code, same.err) == (0, "")
 
 
-def test_diff_added_removed_changed_exits_1(ses: LocalSES, tmp_path: Path, cli: Run) -> None:
+def test_diff_added_removed_changed_exits_1(ses: LocalSES, tmp_path: Path, cli: Cli) -> None:
     """Changes between two audits are found by (type, region, name); exit 1 says so."""
     _clean(ses, REGION, "stays.example.com")
     _clean(ses, REGION, "goes.example.com")
@@ -390,7 +373,7 @@ def test_diff_added_removed_changed_exits_1(ses: LocalSES, tmp_path: Path, cli: 
     ]
 
 
-def test_diff_markdown(tmp_path: Path, cli: Run) -> None:
+def test_diff_markdown(tmp_path: Path, cli: Cli) -> None:
     """Markdown: the counts, then one row per change with what changed; exit 1 all the same."""
     old = _write(
         tmp_path / "old.ndjson", [_identity("x.example.com"), _identity("gone.example.com")]
@@ -411,7 +394,7 @@ def test_diff_markdown(tmp_path: Path, cli: Run) -> None:
     assert any(line.startswith("| removed |") and "gone.example.com" in line for line in lines)
 
 
-def test_diff_markdown_shows_accounts_when_there_are_some(tmp_path: Path, cli: Run) -> None:
+def test_diff_markdown_shows_accounts_when_there_are_some(tmp_path: Path, cli: Cli) -> None:
     """The same name in another account is another item; the account column appears."""
     old = _write(tmp_path / "old.ndjson", [_identity("x.example.com", account=DEFAULT_ACCOUNT)])
     new = _write(tmp_path / "new.ndjson", [_identity("x.example.com", account=OTHER_ACCOUNT)])
@@ -424,7 +407,7 @@ def test_diff_markdown_shows_accounts_when_there_are_some(tmp_path: Path, cli: R
     assert "| change | type | account | region | item | details |" in markdown.out
 
 
-def test_diff_compares_the_last_of_duplicated_records(tmp_path: Path, cli: Run) -> None:
+def test_diff_compares_the_last_of_duplicated_records(tmp_path: Path, cli: Cli) -> None:
     """An item twice on one side is compared at its last record, with a warning."""
     old = _write(
         tmp_path / "old.ndjson",
@@ -441,7 +424,7 @@ def test_diff_compares_the_last_of_duplicated_records(tmp_path: Path, cli: Run) 
     assert "the new report has 1 repeated records" in flipped.err
 
 
-def test_diff_with_several_files_per_side(tmp_path: Path, cli: Run) -> None:
+def test_diff_with_several_files_per_side(tmp_path: Path, cli: Cli) -> None:
     """--old and --new add files to either side (shards of one run): compared as one report."""
     old_a = _write(tmp_path / "old-a.ndjson", [_identity("a.example.com")])
     old_b = _write(tmp_path / "old-b.ndjson", [_identity("b.example.com", region=EU)])
@@ -469,7 +452,7 @@ def test_diff_with_several_files_per_side(tmp_path: Path, cli: Run) -> None:
     assert [(c["change"], c["key"]) for c in parse_ndjson(more.out)] == [("added", "c.example.com")]
 
 
-def test_diff_failed_lookup_is_not_a_change(tmp_path: Path, cli: Run) -> None:
+def test_diff_failed_lookup_is_not_a_change(tmp_path: Path, cli: Cli) -> None:
     """An item whose lookup failed is compared on the fields it still has, findings aside."""
     error = {"code": "Throttling", "message": "x", "operation": "GetEmailIdentity", "attempts": 8}
     listed = {
@@ -501,7 +484,7 @@ def test_diff_failed_lookup_is_not_a_change(tmp_path: Path, cli: Run) -> None:
     ]
 
 
-def test_diff_warns_about_a_cut_short_report(tmp_path: Path, cli: Run) -> None:
+def test_diff_warns_about_a_cut_short_report(tmp_path: Path, cli: Cli) -> None:
     """A side without its end line is compared, with a warning that it was cut short."""
     old = _write(tmp_path / "old.ndjson", [_identity("a.example.com")])
     new = _write(tmp_path / "new.ndjson", [_identity("a.example.com")])
@@ -511,7 +494,7 @@ def test_diff_warns_about_a_cut_short_report(tmp_path: Path, cli: Run) -> None:
     assert "new.ndjson: no end line" in result.err
 
 
-def test_diff_of_a_foreign_file_is_a_one_line_error(tmp_path: Path, cli: Run) -> None:
+def test_diff_of_a_foreign_file_is_a_one_line_error(tmp_path: Path, cli: Cli) -> None:
     """JSON objects that are not asyncses records are refused with exit 2 and one line."""
     old = _write(tmp_path / "old.ndjson", [{"hello": "world"}])
     new = _write(tmp_path / "new.ndjson", [_identity("a.example.com")])
@@ -521,7 +504,7 @@ def test_diff_of_a_foreign_file_is_a_one_line_error(tmp_path: Path, cli: Run) ->
     assert "not an asyncses record" in result.err
 
 
-def test_diff_reads_standard_input_once(tmp_path: Path, cli: Run) -> None:
+def test_diff_reads_standard_input_once(tmp_path: Path, cli: Cli) -> None:
     """Standard input can be one side, not both."""
     report = _write(tmp_path / "r.ndjson", [_identity("a.example.com")])
     result = cli("diff", "-", "-", "--old", str(report))
@@ -536,16 +519,11 @@ def test_diff_reads_standard_input_once(tmp_path: Path, cli: Run) -> None:
 @pytest.fixture(scope="module")
 def daily_module() -> ModuleType:
     """scripts/daily-report loaded as a module (its ``main`` runs in this process)."""
-    loader = importlib.machinery.SourceFileLoader("daily_report", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("daily_report", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script(DAILY_REPORT, "daily_report")
 
 
 @pytest.fixture
-def daily(daily_module: ModuleType, capsys: pytest.CaptureFixture[str]) -> Run:
+def daily(daily_module: ModuleType, capsys: pytest.CaptureFixture[str]) -> Cli:
     """Run ``daily-report --dir FOLDER ARGS`` in this process."""
 
     def run(folder: Path, *args: str) -> Result:
@@ -578,10 +556,10 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def test_daily_report_end_to_end(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+def test_daily_report_end_to_end(ses: LocalSES, tmp_path: Path, daily: Cli) -> None:
     """A report and Markdown per date, the changes since the previous day, --fail-on, --keep."""
-    assert os.access(SCRIPT, os.X_OK)
-    assert SCRIPT.read_text().startswith("#!/usr/bin/env python3\n")
+    assert os.access(DAILY_REPORT, os.X_OK)
+    assert DAILY_REPORT.read_text().startswith("#!/usr/bin/env python3\n")
     _clean(ses, REGION, "stays.example.com")
     _clean(ses, REGION, "goes.example.com")
     _clean(ses, EU, "turns.example.com")
@@ -627,7 +605,7 @@ def test_daily_report_end_to_end(ses: LocalSES, tmp_path: Path, daily: Run) -> N
     assert "Changes since `identities-2024-05-02.ndjson`" in text
 
 
-def test_daily_report_default_resources(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+def test_daily_report_default_resources(ses: LocalSES, tmp_path: Path, daily: Cli) -> None:
     """Without --resources: identities, account and configuration sets, one Markdown for all."""
     _clean(ses, REGION, "a.example.com")
     ses.seed_configuration_sets(REGION, 2)
@@ -647,7 +625,7 @@ def test_daily_report_default_resources(ses: LocalSES, tmp_path: Path, daily: Ru
 
 
 def test_daily_report_same_day_compares_with_the_earlier_run(
-    ses: LocalSES, tmp_path: Path, daily: Run
+    ses: LocalSES, tmp_path: Path, daily: Cli
 ) -> None:
     """A second run on the same day replaces that day's report and shows the changes since."""
     _clean(ses, REGION, "a.example.com")
@@ -688,7 +666,7 @@ def _earlier_reports(folder: Path) -> dict[str, bytes]:
     ids=["unreachable-endpoint", "bad-region", "bad-fail-on"],
 )
 def test_daily_report_refused_run_leaves_everything(
-    ses: LocalSES, tmp_path: Path, daily: Run, args: tuple[str, ...], says: str
+    ses: LocalSES, tmp_path: Path, daily: Cli, args: tuple[str, ...], says: str
 ) -> None:
     """A refused run exits 2 and leaves the folder as it was: no report, no pruning, no litter."""
     folder = tmp_path / "reports"
@@ -751,7 +729,7 @@ def _start_daily(
     return subprocess.Popen(
         [
             sys.executable,
-            str(SCRIPT),
+            str(DAILY_REPORT),
             "--dir",
             str(folder),
             "--resources",
@@ -774,7 +752,7 @@ def _start_daily(
 
 
 def test_daily_report_sigterm_promotes_nothing(
-    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Run
+    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Cli
 ) -> None:
     """SIGTERM mid-audit exits 143; the day's earlier report and Markdown stay as they were."""
     ses.seed_identities(REGION, 10)
@@ -803,7 +781,7 @@ def test_daily_report_sigterm_promotes_nothing(
 
 
 def test_daily_report_sigterm_in_a_later_resource_promotes_nothing(
-    ses: LocalSES, tmp_path: Path, daily: Run
+    ses: LocalSES, tmp_path: Path, daily: Cli
 ) -> None:
     """Stopped while auditing its second resource, a run leaves the day's files as they were."""
     import threading
@@ -840,7 +818,7 @@ def test_daily_report_sigterm_in_a_later_resource_promotes_nothing(
 
 
 def test_daily_report_kill_9_leaves_no_process_and_the_next_run_cleans_up(
-    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Run
+    ses: LocalSES, tmp_path: Path, slow_proxy: FaultProxy, daily: Cli
 ) -> None:
     """kill -9 leaves no process behind; the next run removes the killed run's leftovers."""
     ses.seed_identities(REGION, 10)
@@ -873,7 +851,7 @@ def test_daily_report_kill_9_leaves_no_process_and_the_next_run_cleans_up(
 
 
 def test_daily_report_markdown_write_failure_exits_3(
-    ses: LocalSES, tmp_path: Path, daily: Run
+    ses: LocalSES, tmp_path: Path, daily: Cli
 ) -> None:
     """A Markdown that cannot be written (its name taken by a folder) exits 3, no temp file."""
     _clean(ses, REGION, "a.example.com")
@@ -901,7 +879,7 @@ def test_daily_report_report_write_failure_exits_3(ses: LocalSES, tmp_path: Path
     result = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            str(DAILY_REPORT),
             "--dir",
             str(folder),
             "--resources",
@@ -929,7 +907,7 @@ def test_daily_report_report_write_failure_exits_3(ses: LocalSES, tmp_path: Path
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_daily_report_read_only_folder_exits_3(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+def test_daily_report_read_only_folder_exits_3(ses: LocalSES, tmp_path: Path, daily: Cli) -> None:
     """A folder made read-only after the first run: exit 3, the first run's files intact."""
     _clean(ses, REGION, "a.example.com")
     folder = tmp_path / "reports"
@@ -985,7 +963,7 @@ def test_daily_report_environment_variables(
     assert _files(other) == ["identities-2024-05-03.ndjson", "report-2024-05-03.md"]
 
 
-def test_daily_report_runs_one_at_a_time(ses: LocalSES, tmp_path: Path, daily: Run) -> None:
+def test_daily_report_runs_one_at_a_time(ses: LocalSES, tmp_path: Path, daily: Cli) -> None:
     """While another run holds the folder's lock, a run exits 2 and touches nothing."""
     import fcntl
 

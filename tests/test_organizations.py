@@ -11,8 +11,6 @@ add up to the unsplit run, and assumed credentials refresh during a run.
 from __future__ import annotations
 
 import dataclasses
-import importlib.machinery
-import importlib.util
 import os
 import signal
 import subprocess
@@ -35,11 +33,10 @@ from asyncses.client import shard_of
 from asyncses.local import DEFAULT_ACCOUNT, LocalSES, OrgInfo
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import META_TYPES, REGION, ROOT, no_problems, read_lines
+from .helpers import DAILY_REPORT, META_TYPES, REGION, ROOT, load_script, no_problems, read_lines
 
 EU = "eu-west-1"
 ROLE = "AuditRole"
-SCRIPT = ROOT / "scripts" / "daily-report"
 #: No cautious start: the local endpoint has no quota to find.
 FAST = ("--rate", "1000", "--no-progress")
 #: Regions whose units of the management account fall in every shard of 2 and of 3 (pinned
@@ -631,12 +628,7 @@ def test_two_profiles_of_one_account_are_audited_once(
 @pytest.fixture(scope="module")
 def daily_report() -> ModuleType:
     """scripts/daily-report loaded as a module."""
-    loader = importlib.machinery.SourceFileLoader("daily_report_org", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("daily_report_org", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script(DAILY_REPORT, "daily_report_org")
 
 
 def test_daily_report_with_org_role(

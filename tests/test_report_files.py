@@ -14,47 +14,19 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from asyncses.cli import main
 from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, ROOT, read_lines, read_ndjson, run_cli
+from .helpers import REGION, ROOT, Cli, read_lines, read_ndjson, run_cli
 
 FAST = ("--rate", "1000", "--no-progress")  # no cautious start against the local endpoint
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 def partial_of(report: Path) -> Path:

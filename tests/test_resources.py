@@ -13,71 +13,27 @@ starts an endpoint of its own, runs as a child process.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.machinery
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]  # no boto3 stubs in the test extra
 import pytest
-from botocore.config import Config
 
 import asyncses
 from asyncses import FINDINGS
-from asyncses.cli import main
 from asyncses.local import LocalSES
 
 from .faultproxy import FaultProxy, Faults
-from .helpers import REGION, ROOT, read_lines, read_ndjson
+from .helpers import DAILY_REPORT, REGION, ROOT, Cli, Result, load_script, read_lines, read_ndjson
 
 EU = "eu-west-1"
 FAST = ("--rate", "1000", "--no-progress")  # no cautious start against the local endpoint
-SCRIPT = ROOT / "scripts" / "daily-report"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``asyncses ARGS`` in this process; its exit code, stdout and stderr."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
-
-
-@pytest.fixture
-def sesv2(ses: LocalSES) -> Any:
-    """A plain boto3 SES v2 client of the local endpoint (retries off)."""
-    return boto3.client(
-        "sesv2",
-        endpoint_url=ses.url,
-        region_name=REGION,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 def run(cli: Cli, url: str, command: str, report: Path, *extra: str) -> Result:
@@ -830,12 +786,7 @@ def test_resume_fetches_only_the_failed_items(
 @pytest.fixture(scope="module")
 def daily_report() -> ModuleType:
     """scripts/daily-report loaded as a module (its ``main`` runs in this process)."""
-    loader = importlib.machinery.SourceFileLoader("daily_report_resources", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("daily_report_resources", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script(DAILY_REPORT, "daily_report_resources")
 
 
 def test_daily_report_of_three_resources(
