@@ -17,7 +17,7 @@ from ..client import Client
 from ..engine.errors import UsageError
 from ..engine.sink import write_ndjson
 from ..reports.files import read_report
-from ..reports.summary import render_summary, summarize
+from ..reports.summary import plural, render_summary, summarize
 
 REGION = "us-east-1"
 POOLS = 12
@@ -66,7 +66,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                     result = await write_ndjson(records, path)
                     summary = summarize(read_report(path))
                     out.write(render_summary(summary, "text", title=name))
-                    out.write(f"({_count(result.records, 'record')} written)\n")
+                    out.write(f"({result.records} {plural(result.records, 'record')} written)\n")
                     if name == "identities.ndjson":
                         _need_a_look(path, out)
                     out.write("\n")
@@ -114,7 +114,3 @@ def _need_a_look(path: Path, out: TextIO, limit: int = 8) -> None:
                 out.write("Identities that need a look:\n")
             out.write(f"  {record['IdentityName']:<40} {', '.join(record['findings'])}\n")
             shown += 1
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

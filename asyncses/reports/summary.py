@@ -23,7 +23,7 @@ from .files import ReportReader
 from .findings import FINDINGS
 from .records import ItemKey, record_key
 
-__all__ = ["Summary", "render_summary", "summarize", "summarize_reports"]
+__all__ = ["Summary", "plural", "render_summary", "summarize", "summarize_reports"]
 
 #: Record fields counted by value, by their dotted path.
 COUNTED_FIELDS: Final = (
@@ -234,8 +234,8 @@ def _markdown(summary: Summary, title: str) -> str:
         lines += ["The report holds no records.", ""]
     else:
         lines += [
-            f"**{summary.records}** {_noun(summary.records, 'record')}, "
-            f"**{summary.errors}** {_noun(summary.errors, 'error')}",
+            f"**{summary.records}** {plural(summary.records, 'record')}, "
+            f"**{summary.errors}** {plural(summary.errors, 'error')}",
             "",
         ]
     lines += [f"> warning: {warning}" for warning in summary.warnings]
@@ -271,8 +271,8 @@ def _text(summary: Summary, title: str) -> str:
         console.print(f"{title}: the report holds no records")
     else:
         console.print(
-            f"{title}: {summary.records} {_noun(summary.records, 'record')}, "
-            f"{summary.errors} {_noun(summary.errors, 'error')}"
+            f"{title}: {summary.records} {plural(summary.records, 'record')}, "
+            f"{summary.errors} {plural(summary.errors, 'error')}"
         )
     for warning in summary.warnings:
         console.print(f"warning: {warning}")
@@ -292,5 +292,6 @@ def _text(summary: Summary, title: str) -> str:
     return buffer.getvalue()
 
 
-def _noun(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """``noun`` as it goes after the number ``n``: "1 record", "3 records"."""
     return noun if n == 1 else f"{noun}s"
